@@ -1,0 +1,145 @@
+/**
+ * Network services below the firmware, shaped after ECMA-419 (sockets: embedded:io/socket/*; clients:
+ * the network part, embedded:network/*). On the device: Moddable's modules (and, for LTE, the AT-command
+ * socket driver in hal/drivers); on Node: net/tls/dgram, the `ws` and `mqtt` packages.
+ *
+ * Connection life cycle for every stream client: the first onWritable() means "connected"; onError()
+ * means the connection failed or broke and the instance is dead (close() it and make a new one);
+ * onClose() (WebSocket, MQTT) means the peer closed cleanly.
+ */
+import type { BufferLike, IoClass, IoInstance, OnError } from "./common.js";
+
+/** TLS parameters (security profiles 2 and 3 of OCPP; MQTT over TLS). PEM strings. */
+export interface TlsOptions {
+  /** Trusted CA certificates (PEM). The server certificate is validated against them and the host name. */
+  ca?: string[];
+  /** Client certificate chain (PEM) for mutual TLS. */
+  certificate?: string;
+  /** Name of the private key held by the HAL (secure element) matching `certificate`. */
+  key?: string;
+  /** Server name for SNI and validation, when it differs from `host`. */
+  serverName?: string;
+}
+
+export interface TCPOptions {
+  host?: string;
+  address?: string;
+  port: number;
+  /** Present: a TLS socket with these parameters. */
+  secure?: TlsOptions;
+  nodelay?: boolean;
+  onReadable?: (this: TCP, byteLength: number) => void;
+  onWritable?: (this: TCP, byteLength: number) => void;
+  onError?: OnError<TCP>;
+}
+
+export interface TCP extends IoInstance {
+  /** Reads up to byteLength bytes (all available when omitted). */
+  read(byteLength?: number): ArrayBuffer;
+  /** Queues bytes; throws if more than the last onWritable allowed. */
+  write(buffer: BufferLike): void;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+export interface UDPOptions {
+  port?: number;
+  address?: string;
+  onReadable?: (this: UDP, packets: number) => void;
+  onError?: OnError<UDP>;
+}
+
+export interface UDPPacket {
+  data: ArrayBuffer;
+  address: string;
+  port: number;
+}
+
+export interface UDP extends IoInstance {
+  write(buffer: BufferLike, address: string, port: number): void;
+  /** The next datagram, or undefined when none is queued. */
+  read(): UDPPacket | undefined;
+}
+
+export interface WebSocketReadableInfo {
+  /** True for a binary message, false for text (UTF-8). */
+  binary: boolean;
+}
+
+export interface WebSocketClientOptions {
+  /** ws:// or wss:// URL, path included. */
+  url: string;
+  /** Subprotocols to offer, in order of preference ("ocpp1.6", "ocpp2.0.1"). */
+  protocols?: string[];
+  /** Extra HTTP headers of the upgrade request (Authorization for OCPP security profile 1). */
+  headers?: Record<string, string>;
+  /** TLS parameters for wss:// URLs. */
+  secure?: TlsOptions;
+  /** Called once per received message; read() returns it. `this` is the client. */
+  onReadable?: (this: WebSocketClient, byteLength: number, info: WebSocketReadableInfo) => void;
+  /** First call: the connection is open (subprotocol negotiated). */
+  onWritable?: (this: WebSocketClient, byteLength: number) => void;
+  /** A pong arrived (answer to ping()). */
+  onPong?: (this: WebSocketClient) => void;
+  /** The peer closed the connection (close frame or TCP end). */
+  onClose?: (this: WebSocketClient, code: number, reason: string) => void;
+  onError?: OnError<WebSocketClient>;
+}
+
+export interface WebSocketClient extends IoInstance {
+  /** The message announced by the last onReadable. Throws when none is pending. */
+  read(): ArrayBuffer;
+  /** Sends one message; text unless `binary`. Throws before the connection is open or after close. */
+  write(data: BufferLike, options?: { binary?: boolean }): void;
+  /** Sends a WebSocket ping; the pong arrives through onPong. */
+  ping(): void;
+  /** The subprotocol the server accepted ("" when none). */
+  readonly protocol: string;
+}
+
+export interface MQTTReadableInfo {
+  topic: string;
+  QoS: 0 | 1 | 2;
+  retain: boolean;
+}
+
+export interface MQTTWriteOptions {
+  topic: string;
+  QoS?: 0 | 1;
+  retain?: boolean;
+}
+
+export interface MQTTClientOptions {
+  host: string;
+  port?: number;
+  /** Client identifier. */
+  id: string;
+  user?: string;
+  password?: string;
+  /** Keep-alive in ms; the client pings and treats a missing PINGRESP as a dead link (onError). */
+  keepAlive?: number;
+  clean?: boolean;
+  will?: { topic: string; message: BufferLike; QoS?: 0 | 1; retain?: boolean };
+  secure?: TlsOptions;
+  onReadable?: (this: MQTTClient, byteLength: number, info: MQTTReadableInfo) => void;
+  /** First call: CONNACK accepted. */
+  onWritable?: (this: MQTTClient, byteLength: number) => void;
+  onClose?: (this: MQTTClient) => void;
+  onError?: OnError<MQTTClient>;
+}
+
+export interface MQTTClient extends IoInstance {
+  /** The message announced by the last onReadable. */
+  read(): ArrayBuffer;
+  /** Publishes a message. Throws before CONNACK or after close. */
+  write(data: BufferLike, options: MQTTWriteOptions): void;
+  subscribe(topic: string, QoS?: 0 | 1): void;
+  unsubscribe(topic: string): void;
+}
+
+export interface Network {
+  TCP: IoClass<TCPOptions, TCP>;
+  UDP: IoClass<UDPOptions, UDP>;
+  WebSocketClient: IoClass<WebSocketClientOptions, WebSocketClient>;
+  MQTTClient: IoClass<MQTTClientOptions, MQTTClient>;
+}
