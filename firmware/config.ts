@@ -1,0 +1,162 @@
+/**
+ * The firmware's configuration: one declarative schema, validated before anything starts.
+ *
+ * Precedence: schema defaults < values persisted on the device (later: OCPP ChangeConfiguration) < the
+ * object given to start(). An unknown key or a value out of range is a ConfigError that names the key and
+ * the allowed range; the firmware does not start on a bad configuration.
+ */
+
+type NumberSpec = { type: "number"; default: number; min: number; max: number; integer?: boolean; doc: string };
+type BooleanSpec = { type: "boolean"; default: boolean; doc: string };
+type StringSpec = { type: "string"; default: string; minLength?: number; maxLength: number; pattern?: RegExp; patternDoc?: string; doc: string };
+type EnumSpec = { type: "enum"; default: string; values: readonly string[]; doc: string };
+type CurveSpec = { type: "curve"; default: ReadonlyArray<readonly [number, number]>; doc: string; xRange: [number, number]; yRange: [number, number] };
+export type KeySpec = NumberSpec | BooleanSpec | StringSpec | EnumSpec | CurveSpec;
+
+export const CONFIG_SCHEMA = {
+  // identity and uplink
+  chargePointId: { type: "string", default: "CP-SIM-0001", minLength: 1, maxLength: 48, pattern: /^[A-Za-z0-9._:*+-]+$/, patternDoc: "letters, digits and ._:*+-", doc: "OCPP identity, the last path segment of the CSMS URL" },
+  csmsUrl: { type: "string", default: "ws://127.0.0.1:9000/ocpp", minLength: 6, maxLength: 512, pattern: /^wss?:\/\/[^\s/]+(\/\S*)?$/, patternDoc: "a ws:// or wss:// URL", doc: "CSMS base URL; the charge point id is appended" },
+  ocppVersion: { type: "enum", default: "1.6", values: ["1.6"], doc: "OCPP version spoken (2.0.1 comes later)" },
+  securityProfile: { type: "number", default: 0, min: 0, max: 3, integer: true, doc: "OCPP security profile: 0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS" },
+  basicAuthPassword: { type: "string", default: "", maxLength: 40, doc: "AuthorizationKey for security profiles 1 and 2" },
+  callTimeoutMs: { type: "number", default: 30_000, min: 1_000, max: 300_000, integer: true, doc: "how long to wait for a CALLRESULT" },
+  reconnectMinMs: { type: "number", default: 2_000, min: 100, max: 600_000, integer: true, doc: "first reconnect back-off" },
+  reconnectMaxMs: { type: "number", default: 300_000, min: 1_000, max: 3_600_000, integer: true, doc: "largest reconnect back-off" },
+  heartbeatIntervalS: { type: "number", default: 300, min: 10, max: 86_400, integer: true, doc: "heartbeat until the CSMS sets one in BootNotification" },
+  meterValueSampleIntervalS: { type: "number", default: 60, min: 0, max: 86_400, integer: true, doc: "sampled meter values during a transaction (0 = off)" },
+  // charging
+  controlPeriodMs: { type: "number", default: 10, min: 1, max: 100, integer: true, doc: "control loop period; IEC 61851-1 allows 100 ms for C->B" },
+  installerCurrentLimit: { type: "number", default: 32, min: 6, max: 80, doc: "installer's limit, A per phase" },
+  minCurrent: { type: "number", default: 6, min: 6, max: 80, doc: "below this the charge pauses, A" },
+  pilotDebounceSamples: { type: "number", default: 3, min: 1, max: 100, integer: true, doc: "consecutive equal pilot samples before a state change" },
+  ventilationAllowed: { type: "boolean", default: false, doc: "allow charging in state D (ventilation required)" },
+  evStopTimeoutMs: { type: "number", default: 3_000, min: 100, max: 30_000, integer: true, doc: "after PWM off, how long to wait for the EV to go to B before opening anyway" },
+  weldSettleMs: { type: "number", default: 200, min: 20, max: 5_000, integer: true, doc: "mirror contact must show open this long after an open command" },
+  overdrawToleranceA: { type: "number", default: 2, min: 0, max: 20, doc: "current above the signalled value tolerated, A" },
+  overdrawTimeMs: { type: "number", default: 5_000, min: 1_000, max: 60_000, integer: true, doc: "overdraw longer than this opens the contactor" },
+  overTemperatureC: { type: "number", default: 90, min: 40, max: 150, doc: "cut-off temperature" },
+  overTemperatureHysteresisC: { type: "number", default: 10, min: 1, max: 50, doc: "cool-down below the cut-off before charging resumes" },
+  thermalDerating: { type: "curve", default: [[60, 80], [70, 32], [80, 16], [85, 6]], xRange: [-40, 150], yRange: [0, 80], doc: "temperature (°C) -> max current (A), linear between points" },
+  phaseSwitching: { type: "boolean", default: false, doc: "1p/3p switching with the second contactor" },
+  phaseSwitchPauseMs: { type: "number", default: 5_000, min: 1_000, max: 300_000, integer: true, doc: "pause before and after a phase switch" },
+  phaseSwitchHysteresisA: { type: "number", default: 2, min: 0, max: 30, doc: "hysteresis of the 1p/3p decision" },
+  phaseSwitchHoldMs: { type: "number", default: 60_000, min: 0, max: 3_600_000, integer: true, doc: "a new limit must hold this long before switching" },
+  phaseSwitchMaxPerSession: { type: "number", default: 10, min: 0, max: 1_000, integer: true, doc: "maximum phase switches per session" },
+  // authorization
+  freeCharging: { type: "boolean", default: false, doc: "charge without identification (uses freeChargingIdTag)" },
+  freeChargingIdTag: { type: "string", default: "FREECHARGING", minLength: 1, maxLength: 20, doc: "idTag used when freeCharging is on" },
+  connectionTimeOutS: { type: "number", default: 60, min: 5, max: 3_600, integer: true, doc: "authorization without a plugged EV expires after this" },
+  // telemetry of the firmware itself
+  statusIntervalMs: { type: "number", default: 1_000, min: 100, max: 3_600_000, integer: true, doc: "period of the status log event" },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+type ValueOf<S> = S extends NumberSpec ? number : S extends BooleanSpec ? boolean : S extends CurveSpec ? Array<[number, number]> : string;
+
+export type FirmwareConfig = { -readonly [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]> };
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, readonly reason: string) {
+    super(`config ${key}: ${reason}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Describes the allowed values of a key, for error messages and documentation. */
+export function describeKey(spec: KeySpec): string {
+  switch (spec.type) {
+    case "number":
+      return `${spec.integer ? "an integer" : "a number"} in ${spec.min}..${spec.max}`;
+    case "boolean":
+      return "true or false";
+    case "string":
+      return `a string of ${spec.minLength ?? 0}..${spec.maxLength} characters${spec.patternDoc ? ` (${spec.patternDoc})` : ""}`;
+    case "enum":
+      return `one of ${spec.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "curve":
+      return `a list of [x, y] points with x in ${spec.xRange[0]}..${spec.xRange[1]} ascending and y in ${spec.yRange[0]}..${spec.yRange[1]}`;
+  }
+}
+
+/** Checks one value against its spec; returns the normalised value or throws ConfigError. */
+export function checkValue(key: string, spec: KeySpec, value: unknown): unknown {
+  const bad = (why: string): never => {
+    throw new ConfigError(key, `${why}; allowed: ${describeKey(spec)}`);
+  };
+  switch (spec.type) {
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value)) bad(`${show(value)} is not a number`);
+      if (spec.integer && !Number.isInteger(value)) bad(`${show(value)} is not an integer`);
+      if ((value as number) < spec.min || (value as number) > spec.max) bad(`${show(value)} is out of range`);
+      return value;
+    case "boolean":
+      if (typeof value !== "boolean") bad(`${show(value)} is not a boolean`);
+      return value;
+    case "string": {
+      if (typeof value !== "string") bad(`${show(value)} is not a string`);
+      const s = value as string;
+      if (s.length < (spec.minLength ?? 0) || s.length > spec.maxLength) bad(`length ${s.length} is out of range`);
+      if (spec.pattern && s.length > 0 && !spec.pattern.test(s)) bad(`${show(value)} is not well formed`);
+      return s;
+    }
+    case "enum":
+      if (typeof value !== "string" || !spec.values.includes(value)) bad(`${show(value)} is not allowed`);
+      return value;
+    case "curve": {
+      if (!Array.isArray(value) || value.length === 0) bad("not a non-empty list");
+      const out: Array<[number, number]> = [];
+      let lastX = -Infinity;
+      for (const p of value as unknown[]) {
+        if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "number" || typeof p[1] !== "number") bad(`point ${show(p)} is not [x, y]`);
+        const [x, y] = p as [number, number];
+        if (!(x >= spec.xRange[0] && x <= spec.xRange[1]) || !(y >= spec.yRange[0] && y <= spec.yRange[1])) bad(`point ${show(p)} is out of range`);
+        if (x <= lastX) bad("points are not in ascending x order");
+        lastX = x;
+        out.push([x, y]);
+      }
+      return out;
+    }
+  }
+}
+
+function show(v: unknown): string {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Builds the effective configuration from layers (later layers win). Throws ConfigError on the first unknown
+ * key or bad value, naming the key and the allowed range. Cross-key rules are checked last.
+ */
+export function resolveConfig(...layers: Array<Record<string, unknown> | undefined>): FirmwareConfig {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(CONFIG_SCHEMA) as ConfigKey[]) {
+    const d = CONFIG_SCHEMA[key].default;
+    out[key] = Array.isArray(d) ? d.map((p) => [p[0], p[1]]) : d;
+  }
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    if (layer === null || typeof layer !== "object" || Array.isArray(layer)) throw new ConfigError("(root)", "configuration must be an object");
+    for (const key of Object.keys(layer)) {
+      const spec = (CONFIG_SCHEMA as Record<string, KeySpec>)[key];
+      if (!spec) throw new ConfigError(key, `unknown key; known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")}`);
+      out[key] = checkValue(key, spec, layer[key]);
+    }
+  }
+  const cfg = out as FirmwareConfig;
+  if (cfg.minCurrent > cfg.installerCurrentLimit)
+    throw new ConfigError("minCurrent", `${cfg.minCurrent} is above installerCurrentLimit ${cfg.installerCurrentLimit}`);
+  if (cfg.reconnectMinMs > cfg.reconnectMaxMs)
+    throw new ConfigError("reconnectMinMs", `${cfg.reconnectMinMs} is above reconnectMaxMs ${cfg.reconnectMaxMs}`);
+  if (cfg.securityProfile >= 1 && cfg.basicAuthPassword.length < 16 && cfg.securityProfile <= 2)
+    throw new ConfigError("basicAuthPassword", "security profiles 1 and 2 need an AuthorizationKey of 16..40 characters");
+  if (cfg.securityProfile >= 2 && !cfg.csmsUrl.startsWith("wss://"))
+    throw new ConfigError("csmsUrl", "security profiles 2 and 3 need a wss:// URL");
+  return cfg;
+}
