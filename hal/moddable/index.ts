@@ -1,0 +1,30 @@
+/** createHal(): the HAL contract bound to Moddable modules, for one board description. */
+import type * as H from "../index.js";
+import { ESP32_DEVKIT, type BoardDescription } from "./board.js";
+import { createChargingIo, type Drivers, type IoProvider } from "./charging.js";
+import { ModdableClock, ModdableTimers } from "./clock.js";
+import { ModdableCrypto } from "./crypto.js";
+import { createNetwork } from "./network.js";
+import { moddableStorage } from "./storage.js";
+import { ModdableSystem, TraceLog } from "./system.js";
+
+export interface HalExtras extends Drivers {
+  /** What the board's native code reports as the reset cause. */
+  bootReason?: H.BootReason;
+}
+
+export function createHal(io: IoProvider, desc: BoardDescription = ESP32_DEVKIT, extras: HalExtras = {}): H.Hal {
+  const clock = new ModdableClock();
+  const watchdog = desc.watchdog === undefined ? undefined : new io.Digital({ pin: desc.watchdog, mode: io.Digital.Output });
+  return {
+    board: desc.board,
+    clock,
+    timers: new ModdableTimers(),
+    io: createChargingIo(desc, io, extras),
+    storage: moddableStorage,
+    crypto: new ModdableCrypto(),
+    network: createNetwork(desc.dns),
+    system: new ModdableSystem(extras.bootReason, watchdog),
+    log: new TraceLog(() => clock.now()),
+  };
+}
