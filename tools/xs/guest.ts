@@ -1,0 +1,275 @@
+/**
+ * The XS side of the HAL bridge (bundled with the firmware into dist/xs-guest.js; platform-neutral).
+ *
+ * It builds a `Hal` whose devices and services are stand-ins: each constructor, method call and property
+ * read becomes one synchronous `issueCommand` to the Node host (tools/xs/host.ts), which performs it on the
+ * simulator's HAL and answers. Callbacks given in options stay here; the host triggers them with
+ * {op:"cb", id, name, args} through the XS global `handleCommand`, and timers with {op:"timer", id}.
+ * Errors the host HAL throws are re-thrown here as the same class with the same message.
+ *
+ * Protocol (XS → host):
+ *   {op:"hal"}                                   → {board, services:{name: Descriptor}, io:[cls], network:[cls]}
+ *   {op:"new", cls:"io.X"|"network.X", opts, cbs:[names]} → {$r:id, c:cls, d?:Descriptor}
+ *   {op:"call", id, m, a:[args]}                 → result ({a:i} when the result is argument i: copied into it)
+ *   {op:"get", id, p}                            → property value
+ *   {op:"timer.set", a:[delay, repeat?]}         → host timer id
+ * where `id` is a number (an instance) or a service name ("clock", "timers", "storage.flash", ...).
+ * Host → XS: {op:"start", config}, {op:"cb", id, name, args}, {op:"timer", id}, {op:"status"}, {op:"stop"},
+ * {op:"gc"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
+ */
+import type { Hal } from "../../hal/index.js";
+import { assignInto, decodeMessage, encodeMessage, makeError, type Json, type WireHooks } from "./wire.js";
+
+export interface Descriptor {
+  methods: string[];
+  props: string[];
+}
+
+export interface HalShape {
+  board: Json;
+  services: Record<string, Descriptor>;
+  io: string[];
+  network: string[];
+}
+
+export interface GuestFirmwareHandle {
+  stop(): void;
+  status(): object;
+}
+
+export type StartFunction = (hal: Hal, config: Record<string, unknown>) => GuestFirmwareHandle | unknown;
+
+interface XsGlobals {
+  issueCommand(message: ArrayBuffer): ArrayBuffer;
+  handleCommand?: (message: ArrayBuffer) => ArrayBuffer;
+  gc?: () => void;
+}
+
+const g = globalThis as unknown as XsGlobals;
+
+/** Bridged instance → its host id. */
+const ids = new WeakMap<object, number | string>();
+/** Host id → the local stand-in and the callbacks given at construction. */
+const instances = new Map<number, { obj: object; cbs: Record<string, (...args: unknown[]) => unknown> }>();
+/** Class key → prototype with the bridged methods and getters. */
+const protos = new Map<string, object>();
+/** Host timer id → callback. */
+const timers = new Map<number, { cb: (id: number) => unknown; repeat: boolean }>();
+
+const hooks: WireHooks = {
+  ref(value: object): Json | undefined {
+    const id = ids.get(value);
+    return id === undefined ? undefined : { $r: id };
+  },
+  deref(tag): unknown {
+    const id = tag.$r as number;
+    const known = instances.get(id);
+    if (known) return known.obj;
+    const obj = Object.create(protoFor(tag.c as string, tag.d as unknown as Descriptor | undefined)) as object;
+    ids.set(obj, id);
+    instances.set(id, { obj, cbs: {} });
+    return obj;
+  },
+};
+
+export interface BridgeStats {
+  requests: number;
+}
+export const stats: BridgeStats = { requests: 0 };
+
+function request(message: unknown, args?: unknown[]): unknown {
+  stats.requests++;
+  const bytes = encodeMessage(message, hooks);
+  const reply = decodeMessage(g.issueCommand(exact(bytes)), hooks) as {
+    r?: unknown;
+    x?: { [key: string]: Json };
+    a?: number;
+  };
+  if (reply.x) throw makeError(reply.x);
+  if (reply.a !== undefined && args) {
+    const target = args[reply.a];
+    assignInto(target, reply.r);
+    return target;
+  }
+  return reply.r;
+}
+
+function exact(bytes: Uint8Array): ArrayBuffer {
+  const b = bytes.buffer as ArrayBuffer;
+  return bytes.byteOffset === 0 && bytes.byteLength === b.byteLength ? b : b.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+}
+
+function idOf(obj: unknown): number | string {
+  const id = obj !== null && typeof obj === "object" ? ids.get(obj) : undefined;
+  if (id === undefined) throw new TypeError("bridge: method called on a foreign object");
+  return id;
+}
+
+function protoFor(key: string, d: Descriptor | undefined): object {
+  let proto = protos.get(key);
+  if (proto) return proto;
+  if (!d) throw new Error(`bridge: no descriptor for ${key}`);
+  proto = {};
+  for (const m of d.methods) {
+    Object.defineProperty(proto, m, {
+      value: function bridged(this: unknown, ...a: unknown[]): unknown {
+        return request({ op: "call", id: idOf(this), m, a }, a);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+  for (const p of d.props) {
+    Object.defineProperty(proto, p, {
+      get(this: unknown): unknown {
+        return request({ op: "get", id: idOf(this), p });
+      },
+      configurable: true,
+    });
+  }
+  protos.set(key, proto);
+  return proto;
+}
+
+function service(name: string, d: Descriptor): object {
+  const obj = Object.create(protoFor("service:" + name, d)) as object;
+  ids.set(obj, name);
+  return obj;
+}
+
+function bridgedClass(cls: string): new (options: Record<string, unknown>) => object {
+  // A constructor function so `new hal.io.X(options)` works and `instanceof` is meaningful.
+  const ctor = function (this: unknown, options: Record<string, unknown>): object {
+    if (!new.target) throw new TypeError(`${cls} must be called with new`);
+    const opts: Record<string, unknown> = {};
+    const cbNames: string[] = [];
+    const cbs: Record<string, (...args: unknown[]) => unknown> = {};
+    if (options !== null && typeof options === "object") {
+      for (const key of Object.keys(options)) {
+        const v = options[key];
+        if (typeof v === "function") {
+          cbNames.push(key);
+          cbs[key] = v as (...args: unknown[]) => unknown;
+        } else opts[key] = v;
+      }
+    }
+    const tag = request({ op: "new", cls, opts: options === undefined ? undefined : opts, cbs: cbNames }) as object;
+    // `tag` was turned into a stand-in by hooks.deref; attach the callbacks.
+    const entry = instances.get(ids.get(tag) as number)!;
+    entry.cbs = cbs;
+    return tag;
+  } as unknown as new (options: Record<string, unknown>) => object;
+  Object.defineProperty(ctor, "name", { value: cls.slice(cls.indexOf(".") + 1) });
+  return ctor;
+}
+
+/** Builds the bridged Hal (asks the host for the board and the shapes of the services once). */
+export function makeBridgedHal(): Hal {
+  const shape = request({ op: "hal" }) as HalShape;
+  const s = shape.services;
+  const io: Record<string, unknown> = {};
+  for (const cls of shape.io) io[cls] = bridgedClass("io." + cls);
+  const network: Record<string, unknown> = {};
+  for (const cls of shape.network) network[cls] = bridgedClass("network." + cls);
+  const timersService = {
+    set(callback: (id: number) => unknown, delay: number, repeat?: number): number {
+      if (typeof callback !== "function") throw new TypeError("timers.set: callback must be a function");
+      const a = arguments.length > 2 ? [delay, repeat] : [delay];
+      const id = request({ op: "timer.set", a }) as number;
+      timers.set(id, { cb: callback, repeat: typeof repeat === "number" && repeat > 0 });
+      return id;
+    },
+    clear(id: number): void {
+      timers.delete(id);
+      request({ op: "call", id: "timers", m: "clear", a: [id] });
+    },
+  };
+  const hal = {
+    board: shape.board,
+    clock: service("clock", s.clock!),
+    timers: timersService,
+    io,
+    storage: {
+      flash: service("storage.flash", s["storage.flash"]!),
+      keyValue: service("storage.keyValue", s["storage.keyValue"]!),
+    },
+    crypto: service("crypto", s.crypto!),
+    network,
+    system: service("system", s.system!),
+    log: service("log", s.log!),
+  };
+  return hal as unknown as Hal;
+}
+
+function errorReply(e: unknown): { x: { [key: string]: Json } } {
+  if (e instanceof Error) {
+    const x: { [key: string]: Json } = { name: String(e.name), message: String(e.message) };
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") x.code = code;
+    return { x };
+  }
+  return { x: { name: "Error", message: String(e) } };
+}
+
+/**
+ * Installs `handleCommand`. `start` is the firmware's entry point; `extra` lets a bundle add commands
+ * (benchmarks) that receive the decoded message.
+ */
+export function installGuest(start: StartFunction, extra?: Record<string, (msg: Record<string, unknown>) => unknown>): void {
+  let handle: GuestFirmwareHandle | undefined;
+  let hal: Hal | undefined;
+  g.handleCommand = (bytes: ArrayBuffer): ArrayBuffer => {
+    let reply: unknown;
+    try {
+      const msg = decodeMessage(bytes, hooks) as Record<string, unknown>;
+      reply = { r: dispatch(msg) };
+    } catch (e) {
+      reply = errorReply(e);
+    }
+    let out: Uint8Array;
+    try {
+      out = encodeMessage(reply, hooks);
+    } catch (e) {
+      out = encodeMessage(errorReply(e));
+    }
+    return exact(out);
+  };
+  function dispatch(msg: Record<string, unknown>): unknown {
+    switch (msg.op) {
+      case "cb": {
+        const entry = instances.get(msg.id as number);
+        const fn = entry?.cbs[msg.name as string];
+        if (!entry || !fn) throw new Error(`bridge: no callback ${String(msg.name)} on instance ${String(msg.id)}`);
+        return fn.apply(entry.obj, msg.args as unknown[]);
+      }
+      case "timer": {
+        const id = msg.id as number;
+        const t = timers.get(id);
+        if (!t) return undefined; // cleared meanwhile
+        if (!t.repeat) timers.delete(id);
+        return t.cb(id);
+      }
+      case "start": {
+        hal ??= makeBridgedHal();
+        handle = start(hal, (msg.config ?? {}) as Record<string, unknown>) as GuestFirmwareHandle;
+        return undefined;
+      }
+      case "status":
+        return handle && typeof handle.status === "function" ? handle.status() : undefined;
+      case "stop":
+        if (handle && typeof handle.stop === "function") handle.stop();
+        return undefined;
+      case "gc":
+        if (g.gc) g.gc();
+        return undefined;
+      case "stats":
+        return { requests: stats.requests, instances: instances.size, timers: timers.size };
+      default: {
+        const op = msg.op as string;
+        const fn = extra?.[op];
+        if (fn) return fn(msg);
+        throw new Error(`bridge: unknown op ${op}`);
+      }
+    }
+  }
+}
