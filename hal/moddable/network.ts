@@ -41,15 +41,13 @@ function secureOptions(tls: H.TlsOptions, host: string): Record<string, unknown>
   return secure;
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 export function createNetwork(dnsServers: string[]): H.Network {
   const dns = { io: Resolver, servers: dnsServers, socket: { io: UDPSocket } };
   const streamSocket = (secure: H.TlsOptions | undefined, host: string) =>
     secure ? { io: TLSSocket, TCP: { io: TCPSocket }, secure: secureOptions(secure, host) } : { io: TCPSocket };
 
   function resolve(host: string, onResolved: (address: string) => void, onError: () => void): void {
-    if (IPV4.test(host)) return onResolved(host);
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return onResolved(host);
     const resolver = new Resolver(dns);
     resolver.resolve({
       host,

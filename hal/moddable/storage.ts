@@ -37,17 +37,18 @@ class PartitionFlash implements Flash {
   }
 }
 
-const KEY = /^[A-Za-z0-9_.-]{1,15}$/;
+/** NVS key/namespace rule. (A function, not a module-level RegExp: RegExp instances cannot be preloaded.) */
+const validKey = (key: string): boolean => /^[A-Za-z0-9_.-]{1,15}$/.test(key);
 
 class PreferenceStore implements KeyValue {
   #domain: string | undefined;
   constructor(options: KeyValueOpenOptions) {
-    if (!KEY.test(options.path)) throw new RangeError("key-value path: 1..15 characters [A-Za-z0-9_.-]");
+    if (!validKey(options.path)) throw new RangeError("key-value path: 1..15 characters [A-Za-z0-9_.-]");
     this.#domain = options.path;
   }
   #live(key?: string): string {
     if (this.#domain === undefined) throw new Error("closed");
-    if (key !== undefined && !KEY.test(key)) throw new RangeError("key: 1..15 characters [A-Za-z0-9_.-]");
+    if (key !== undefined && !validKey(key)) throw new RangeError("key: 1..15 characters [A-Za-z0-9_.-]");
     return this.#domain;
   }
   get(key: string): string | undefined {
