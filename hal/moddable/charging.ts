@@ -30,6 +30,10 @@ export interface Drivers {
 /** Closes ECMA-419 instances, including those whose typing lacks close() (PWM, Analog in @moddable/typings 5.6). */
 const closeAll = (...io: (object | undefined)[]): void => io.forEach((x) => (x as { close?(): void } | undefined)?.close?.());
 
+const rangeError = (message: string): never => {
+  throw new RangeError(message);
+};
+
 export function notSupported(what: string): never {
   throw new Error(`${what}: not supported on this board`);
 }
@@ -45,6 +49,8 @@ const unsupported = (what: string) =>
 /** Closed-state tracking: methods call live() first; shut() returns true only on the first close(). */
 class Device {
   #open = true;
+  /** `_checked`: subclasses validate options in super(...) arguments, before their field initializers open pins. */
+  constructor(_checked?: unknown) {}
   protected live(): void {
     if (!this.#open) throw new Error("closed");
   }
@@ -78,8 +84,7 @@ export function createChargingIo(desc: BoardDescription, io: IoProvider, drivers
     #timer: Timer | undefined;
     #duty = H.PILOT_OFF;
     constructor(o: H.ControlPilotOptions) {
-      super();
-      if (o.hz !== undefined && o.hz !== 1000) throw new RangeError("pilot PWM must be 1000 Hz");
+      super(o.hz === undefined || o.hz === 1000 || rangeError("pilot PWM must be 1000 Hz"));
       this.#pwm.write(0);
       const onReadable = o.onReadable;
       if (onReadable) this.#timer = Timer.repeat(() => onReadable.call(this), this.#p.sampleMs);
