@@ -133,7 +133,7 @@ test("rejects malformed and unsupported input with CborError and the offset", (t
     ["62ff41", 1, /UTF-8/],
     ["62e282", 1, /truncated UTF-8/],
     ["a2616101616102", 4, /duplicate/],
-    ["a1400", 1, /key/],
+    ["a14000", 1, /key/],
     ["a18001", 1, /key/],
     ["0000", 1, /trailing/],
   ];
