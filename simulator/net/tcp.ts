@@ -1,0 +1,211 @@
+/**
+ * Simulated TCP socket (ECMA-419 embedded:io/socket/tcp shape) over node:net / node:tls.
+ *
+ *  - The first onWritable(writeWindow) means connected. write() accepts at most what the last onWritable
+ *    allowed; each write is handed to the kernel at once and a posted onWritable(writeWindow) restores the
+ *    budget (deterministic: it does not depend on real flushing).
+ *  - Received chunks are delivered one per posted onReadable(bytesAvailable); read(n) takes up to n bytes.
+ *  - The peer closing (FIN) or resetting is reported through onError ("EOF" / the Node code): the instance
+ *    is dead, as ECMA-419 reports disconnection.
+ *  - Holds: connect; a write for which expectsReply(bytes) is true (released by the next received chunk).
+ *  - Blackhole: bytes are dropped both ways (a raw stream is corrupted by that, as in the field).
+ */
+import net from "node:net";
+import tls from "node:tls";
+import type { TCP, TCPOptions } from "../../hal/network.js";
+import {
+  SimConnection,
+  arrayBufferOf,
+  bufferFrom,
+  checkCallback,
+  checkOptions,
+  checkPort,
+  checkString,
+  halError,
+  tlsOptions,
+  toHalError,
+  type NetContext,
+  type TlsNodeOptions,
+} from "./common.js";
+
+export function tcpClass(ctx: NetContext): new (options: TCPOptions) => TCP {
+  return class SimTCP extends SimConnection implements TCP {
+    readonly #options: TCPOptions;
+    readonly #host: string;
+    readonly #port: number;
+    readonly #tls: TlsNodeOptions | undefined;
+    readonly #nodelay: boolean;
+    #socket: net.Socket | null = null;
+    #started = false;
+    #openedSilently = false;
+    #diedSilently: { code: string; message: string } | null = null;
+    readonly #inbox: Buffer[] = [];
+    #readable: Buffer = Buffer.alloc(0);
+    #budget = 0;
+    #remoteAddress: string | undefined;
+    #remotePort: number | undefined;
+
+    constructor(options: TCPOptions) {
+      const o = checkOptions(options, "TCP");
+      checkString(o.host, "host", true);
+      checkString(o.address, "address", true);
+      if (o.host === undefined && o.address === undefined) throw new TypeError("TCP: host or address is required");
+      checkPort(o.port, "port", false);
+      if (o.port === 0) throw new RangeError("port must be 1..65535");
+      if (o.nodelay !== undefined && typeof o.nodelay !== "boolean") throw new TypeError("nodelay must be a boolean");
+      for (const cb of ["onReadable", "onWritable", "onError"]) checkCallback(o, cb);
+      const host = (o.address as string | undefined) ?? (o.host as string);
+      super(ctx, `tcp ${host}:${o.port as number}`);
+      this.#options = options;
+      this.#host = host;
+      this.#port = o.port as number;
+      this.#nodelay = (o.nodelay as boolean | undefined) ?? false;
+      this.#tls = o.secure !== undefined ? tlsOptions(ctx, o.secure, (o.host as string | undefined) ?? host) : undefined;
+      if (!this.admit(() => this.#options.onError)) return;
+      if (!ctx.blackholed) this.#start();
+    }
+
+    get remoteAddress(): string | undefined {
+      return this.#remoteAddress;
+    }
+
+    get remotePort(): number | undefined {
+      return this.#remotePort;
+    }
+
+    read(byteLength?: number): ArrayBuffer {
+      if (this.closed) throw new Error("TCP: closed");
+      if (byteLength !== undefined && (typeof byteLength !== "number" || !Number.isInteger(byteLength) || byteLength < 0)) {
+        throw new RangeError("byteLength must be a non-negative integer");
+      }
+      const n = Math.min(byteLength ?? this.#readable.length, this.#readable.length);
+      const out = arrayBufferOf(this.#readable.subarray(0, n));
+      this.#readable = this.#readable.subarray(n);
+      return out;
+    }
+
+    write(buffer: ArrayBuffer | Uint8Array | DataView): void {
+      if (this.closed) throw new Error("TCP: closed");
+      if (!this.open) throw new Error("TCP: not connected");
+      const buf = bufferFrom(buffer, "buffer");
+      if (buf.length > this.#budget) throw new RangeError(`TCP: write of ${buf.length} bytes exceeds the ${this.#budget} allowed`);
+      this.#budget -= buf.length;
+      this.post(() => {
+        if (this.dead) return undefined;
+        this.#budget = this.ctx.writeWindow;
+        return this.callback(this.#options.onWritable, this.#budget);
+      });
+      if (this.dead || this.realDead || this.ctx.blackholed || !this.#socket) return;
+      if (this.ctx.expectsReply(arrayBufferOf(buf))) this.holdReply("reply");
+      this.#socket.write(buf);
+    }
+
+    close(): void {
+      if (this.closed) return;
+      this.closed = true;
+      this.forget();
+      this.releaseAll();
+      this.realDead = true;
+      this.#socket?.destroy();
+    }
+
+    #start(): void {
+      if (this.#started) return;
+      this.#started = true;
+      this.takeConnectHold();
+      const base = { host: this.#host, port: this.#port };
+      const socket = this.#tls ? tls.connect({ ...base, ...this.#tls, rejectUnauthorized: true }) : net.connect(base);
+      this.#socket = socket;
+      socket.setNoDelay(this.#nodelay);
+      socket.on(this.#tls ? "secureConnect" : "connect", () => {
+        if (this.realDead) return;
+        this.#remoteAddress = socket.remoteAddress;
+        this.#remotePort = socket.remotePort;
+        if (this.ctx.blackholed) {
+          this.#openedSilently = true;
+          return;
+        }
+        this.#announceOpen();
+      });
+      socket.on("data", (chunk: Buffer) => {
+        if (this.realDead || this.ctx.blackholed) return;
+        this.#inbox.push(chunk);
+        this.post(() => {
+          const c = this.#inbox.shift();
+          if (!c || this.dead) return undefined;
+          this.#readable = this.#readable.length ? Buffer.concat([this.#readable, c]) : c;
+          return this.callback(this.#options.onReadable, this.#readable.length);
+        });
+        this.releaseReply();
+      });
+      socket.on("end", () => this.#lost(halError("EOF", `${this.label}: closed by peer`)));
+      socket.on("error", (err) => this.#lost(toHalError(err, "ECONNRESET")));
+      socket.on("close", () => this.#lost(halError("ECONNRESET", `${this.label}: connection closed`)));
+    }
+
+    #lost(error: { code: string; message: string }): void {
+      if (this.realDead) return;
+      if (this.ctx.blackholed) {
+        this.#diedSilently ??= error;
+        this.realDead = true;
+        return;
+      }
+      this.fail(error, () => this.#options.onError);
+    }
+
+    #announceOpen(): void {
+      this.settled = true;
+      this.#openedSilently = false;
+      this.post(() => {
+        if (this.dead) return undefined;
+        this.open = true;
+        this.#budget = this.ctx.writeWindow;
+        return this.callback(this.#options.onWritable, this.#budget);
+      });
+      this.releaseConnectHold();
+    }
+
+    protected blackholeChanged(on: boolean): void {
+      if (this.closed) return;
+      if (on) {
+        this.releaseAll();
+        return;
+      }
+      if (!this.#started) {
+        if (this.ctx.refusing) {
+          this.fail(halError("ECONNREFUSED", `${this.label}: connection refused (fault)`), () => this.#options.onError);
+          return;
+        }
+        this.#start();
+        return;
+      }
+      if (this.#diedSilently) {
+        const e = this.#diedSilently;
+        this.#diedSilently = null;
+        this.realDead = false;
+        this.fail(e, () => this.#options.onError);
+        return;
+      }
+      if (this.#openedSilently) {
+        this.#announceOpen();
+        return;
+      }
+      if (!this.settled && !this.realDead) this.takeConnectHold();
+    }
+
+    protected reset(): void {
+      if (this.closed || (this.realDead && !this.#diedSilently)) return;
+      this.#diedSilently = null;
+      this.realDead = false;
+      this.settled = false;
+      this.fail(halError("ECONNRESET", `${this.label}: connection reset (fault)`), () => this.#options.onError);
+    }
+
+    protected destroyReal(): void {
+      const s = this.#socket;
+      if (!s || s.destroyed) return;
+      if (s.readyState === "open" && typeof s.resetAndDestroy === "function" && !this.#tls) s.resetAndDestroy();
+      else s.destroy();
+    }
+  };
+}
