@@ -239,37 +239,28 @@ function shareDefinitions(actions: ActionSchemas[]): { defs: Map<string, JsonObj
  * ocpp_ucs2length — number of Unicode code points (surrogate pair = 1), as ajv's runtime ucs2length.
  */
 const HELPERS = `
+const OCPP_SURROGATE = /[\\uD800-\\uDFFF]/;
+const OCPP_PAIRS = /[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]/g;
 function ocpp_ucs2length(s) {
-  const n = s.length;
-  let len = 0;
-  for (let i = 0; i < n; len++) {
-    const c = s.charCodeAt(i++);
-    if (c >= 0xd800 && c <= 0xdbff && i < n && (s.charCodeAt(i) & 0xfc00) === 0xdc00) i++;
-  }
-  return len;
+  if (!OCPP_SURROGATE.test(s)) return s.length;
+  const pairs = s.match(OCPP_PAIRS);
+  return s.length - (pairs === null ? 0 : pairs.length);
 }
-const OCPP_DATE_TIME = /^(\\d{4})-(\\d{2})-(\\d{2})[Tt](\\d{2}):(\\d{2}):(\\d{2})(?:\\.\\d+)?(?:[Zz]|([+-])(\\d{2}):(\\d{2}))$/;
+const OCPP_DT = /^\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])[Tt](?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[Zz]|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)$/;
+const OCPP_DT_RARE = /^.{8}(?:29|3)|^.{17}60/;
+const OCPP_DT_PARTS = /^(\\d{4})-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2}):(\\d{2})(?:\\.\\d+)?(?:Z|([+-])(\\d{2}):(\\d{2}))$/i;
 function ocpp_isDateTime(s) {
-  if (typeof s !== "string") return false;
-  const m = OCPP_DATE_TIME.exec(s);
-  if (m === null) return false;
+  if (typeof s !== "string" || !OCPP_DT.test(s)) return false;
+  if (!OCPP_DT_RARE.test(s)) return true; // day 01-28 and second 00-59: the grammar was enough
+  const m = OCPP_DT_PARTS.exec(s);
   const y = +m[1], mo = +m[2], d = +m[3], h = +m[4], mi = +m[5], sec = +m[6];
-  if (mo < 1 || mo > 12 || d < 1) return false;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   const dim = mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
-  if (d > dim || h > 23 || mi > 59 || sec > 60) return false;
-  let oh = 0, om = 0;
-  if (m[7] !== undefined) {
-    oh = +m[8];
-    om = +m[9];
-    if (oh > 23 || om > 59) return false;
-    if (m[7] === "-") { oh = -oh; om = -om; }
-  }
-  if (sec === 60) {
-    const utc = (((h * 60 + mi - (oh * 60 + om)) % 1440) + 1440) % 1440;
-    if (utc !== 23 * 60 + 59) return false;
-  }
-  return true;
+  if (d > dim) return false;
+  if (sec !== 60) return true;
+  // A leap second is only possible at 23:59 UTC.
+  const off = m[7] === undefined ? 0 : (m[7] === "-" ? -1 : 1) * (+m[8] * 60 + +m[9]);
+  return (((h * 60 + mi - off) % 1440) + 1440) % 1440 === 1439;
 }
 const OCPP_URI = /^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\\-._~:/?#[\\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
 function ocpp_isUri(s) {
