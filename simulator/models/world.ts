@@ -193,7 +193,7 @@ export class World {
 
   /** Integrates the physics up to `now` (ms, virtual) in fixed steps. Idempotent; earlier times are ignored. */
   advance(now: number): void {
-    if (typeof now !== "number" || Number.isNaN(now)) throw new RangeError("World.advance: bad time");
+    if (typeof now !== "number" || !Number.isFinite(now)) throw new RangeError("World.advance: time must be a finite number");
     const step = this.config.physicsStepMs;
     while ((this.stepIndex + 1) * step <= now) this.stepOnce();
   }
