@@ -8,15 +8,15 @@
 
 type NumberSpec = { type: "number"; default: number; min: number; max: number; integer?: boolean; doc: string };
 type BooleanSpec = { type: "boolean"; default: boolean; doc: string };
-type StringSpec = { type: "string"; default: string; minLength?: number; maxLength: number; pattern?: RegExp; patternDoc?: string; doc: string };
+type StringSpec = { type: "string"; default: string; minLength?: number; maxLength: number; pattern?: string; patternDoc?: string; doc: string };
 type EnumSpec = { type: "enum"; default: string; values: readonly string[]; doc: string };
 type CurveSpec = { type: "curve"; default: ReadonlyArray<readonly [number, number]>; doc: string; xRange: [number, number]; yRange: [number, number] };
 export type KeySpec = NumberSpec | BooleanSpec | StringSpec | EnumSpec | CurveSpec;
 
 export const CONFIG_SCHEMA = {
   // identity and uplink
-  chargePointId: { type: "string", default: "CP-SIM-0001", minLength: 1, maxLength: 48, pattern: /^[A-Za-z0-9._:*+-]+$/, patternDoc: "letters, digits and ._:*+-", doc: "OCPP identity, the last path segment of the CSMS URL" },
-  csmsUrl: { type: "string", default: "ws://127.0.0.1:9000/ocpp", minLength: 6, maxLength: 512, pattern: /^wss?:\/\/[^\s/]+(\/\S*)?$/, patternDoc: "a ws:// or wss:// URL", doc: "CSMS base URL; the charge point id is appended" },
+  chargePointId: { type: "string", default: "CP-SIM-0001", minLength: 1, maxLength: 48, pattern: "^[A-Za-z0-9._:*+-]+$", patternDoc: "letters, digits and ._:*+-", doc: "OCPP identity, the last path segment of the CSMS URL" },
+  csmsUrl: { type: "string", default: "ws://127.0.0.1:9000/ocpp", minLength: 6, maxLength: 512, pattern: "^wss?://[^\\s/]+(/\\S*)?$", patternDoc: "a ws:// or wss:// URL", doc: "CSMS base URL; the charge point id is appended" },
   ocppVersion: { type: "enum", default: "1.6", values: ["1.6"], doc: "OCPP version spoken (2.0.1 comes later)" },
   securityProfile: { type: "number", default: 0, min: 0, max: 3, integer: true, doc: "OCPP security profile: 0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS" },
   basicAuthPassword: { type: "string", default: "", maxLength: 40, doc: "AuthorizationKey for security profiles 1 and 2" },
@@ -98,7 +98,7 @@ export function checkValue(key: string, spec: KeySpec, value: unknown): unknown 
       if (typeof value !== "string") bad(`${show(value)} is not a string`);
       const s = value as string;
       if (s.length < (spec.minLength ?? 0) || s.length > spec.maxLength) bad(`length ${s.length} is out of range`);
-      if (spec.pattern && s.length > 0 && !spec.pattern.test(s)) bad(`${show(value)} is not well formed`);
+      if (spec.pattern && s.length > 0 && !new RegExp(spec.pattern).test(s)) bad(`${show(value)} is not well formed`);
       return s;
     }
     case "enum":

@@ -1,0 +1,166 @@
+/**
+ * The control loop: a fixed-period tick from the HAL clock that owns the pilot PWM and the contactors.
+ *
+ * Each tick: sample pilot, PP, RCM, mirror contacts, meter and temperature; refresh the claims that come
+ * from those inputs (cable, thermal); step the IEC 61851-1 core with the arbiter's effective limit; write
+ * PWM and contactors when they change; tell the session what happened. Interrupt-style inputs (an RCM trip)
+ * run a tick at once instead of waiting for the next period.
+ *
+ * A steady-state tick allocates nothing: every record is preallocated and only changes are logged.
+ */
+import type { Hal, TimerId } from "../../hal/index.js";
+import type { FirmwareConfig } from "../config.js";
+import { ChargingCore, createOutputs, type CoreInputs, type CoreOutputs } from "../iec61851/core.js";
+import type { Session } from "../session/session.js";
+import type { LimitArbiter } from "./arbiter.js";
+import type { ChargingHardware } from "./hardware.js";
+import { thermalLimit } from "./thermal.js";
+
+/** Read the meter and temperatures every N ticks (they change slowly; a pilot change must not wait). */
+const SLOW_INPUT_PERIOD_MS = 100;
+
+export class ControlLoop {
+  readonly inputs: CoreInputs;
+  readonly outputs: CoreOutputs;
+  private timer: TimerId | 0 = 0;
+  private slowEvery: number;
+  private tickCount = 0;
+  private lastState = "";
+  private lastStatus = "";
+  private lastFault = "";
+  private lastOpenReason = "";
+  private lastLimitVersion = -1;
+  private lastDuty = -2;
+  private lastCable = -1;
+  private lastTemp = NaN;
+  private readonly curve: Array<[number, number]>;
+  /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
+  readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0 };
+  private nextDue = 0;
+
+  constructor(
+    private readonly hal: Hal,
+    private readonly config: FirmwareConfig,
+    private readonly core: ChargingCore,
+    private readonly arbiter: LimitArbiter,
+    private readonly hw: ChargingHardware,
+    private readonly session: Session,
+  ) {
+    this.curve = config.thermalDerating;
+    this.slowEvery = Math.max(1, Math.round(SLOW_INPUT_PERIOD_MS / config.controlPeriodMs));
+    this.inputs = {
+      now: 0,
+      pilotHigh: 0,
+      pilotLow: 0,
+      ppOhms: 0,
+      rcm: 0,
+      mirror0: 0,
+      mirror1: 0,
+      current: hw.meterReading.current,
+      temperature: 25,
+      authorized: false,
+      available: true,
+      stopRequested: false,
+      limit: 0,
+      phases: hal.board.phases,
+    };
+    this.outputs = createOutputs();
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const period = this.config.controlPeriodMs;
+    this.nextDue = this.hal.clock.now() + period;
+    this.tick();
+    this.timer = this.hal.timers.set(() => this.scheduled(), period, period);
+  }
+
+  stop(): void {
+    if (this.timer) this.hal.timers.clear(this.timer);
+    this.timer = 0;
+  }
+
+  /** Runs a tick now (an interrupt-style input changed). */
+  kick(): void {
+    this.stats.immediateTicks++;
+    this.tick();
+  }
+
+  private scheduled(): void {
+    const now = this.hal.clock.now();
+    const late = now - this.nextDue;
+    if (late > this.stats.maxLateMs) this.stats.maxLateMs = late;
+    this.nextDue = now + this.config.controlPeriodMs;
+    this.tick();
+  }
+
+  tick(): void {
+    const hal = this.hal;
+    const hw = this.hw;
+    const inp = this.inputs;
+    const out = this.outputs;
+    const now = hal.clock.now();
+    inp.now = now;
+    hw.pilot.read(hw.pilotSample);
+    inp.pilotHigh = hw.pilotSample.high;
+    inp.pilotLow = hw.pilotSample.low;
+    inp.ppOhms = hw.readProximity();
+    inp.rcm = hw.rcm.read();
+    inp.mirror0 = hw.readMirror(0);
+    inp.mirror1 = hw.readMirror(1);
+    if (this.tickCount % this.slowEvery === 0) {
+      hw.meter.read(hw.meterReading);
+      const t = hw.readTemperature();
+      if (t !== this.lastTemp) {
+        this.lastTemp = t;
+        inp.temperature = t;
+        this.arbiter.set("thermal", thermalLimit(t, this.curve), "derating");
+      }
+    }
+    this.tickCount++;
+    inp.authorized = this.session.authorized;
+    inp.available = this.session.available;
+    inp.stopRequested = this.session.stopRequested;
+    inp.limit = this.arbiter.amps;
+
+    this.core.step(inp, out);
+
+    hw.writeContactor(0, out.contactor0);
+    hw.writeContactor(1, out.contactor1);
+    if (out.duty !== this.lastDuty) {
+      this.lastDuty = out.duty;
+      hw.pilot.write(out.duty);
+    }
+    if (out.cableAmps !== this.lastCable) {
+      this.lastCable = out.cableAmps;
+      if (out.cableAmps > 0) this.arbiter.set("cable", out.cableAmps, "proximity");
+      else this.arbiter.clear("cable");
+    }
+    hal.system.feedWatchdog();
+    this.stats.ticks++;
+
+    // Report changes (allocates only when something changed).
+    if (out.state !== this.lastState) {
+      this.lastState = out.state;
+      hal.log.event("pilot", { state: out.state, high: inp.pilotHigh, low: inp.pilotLow });
+    }
+    if (this.arbiter.version !== this.lastLimitVersion) {
+      this.lastLimitVersion = this.arbiter.version;
+      const w = this.arbiter.winner;
+      hal.log.event("limit", { amps: this.arbiter.amps, source: w ? w.source : "none", reason: w ? w.reason : "" });
+    }
+    if (out.openReason !== this.lastOpenReason) {
+      this.lastOpenReason = out.openReason;
+      if (out.openReason) hal.log.event("open", { reason: out.openReason });
+    }
+    if (out.fault !== this.lastFault) {
+      this.lastFault = out.fault;
+      hal.log.event("fault", { fault: out.fault });
+    }
+    if (out.status !== this.lastStatus) {
+      this.lastStatus = out.status;
+      hal.log.event("core", { status: out.status, amps: out.signalledAmps, phases: out.phasesActive });
+    }
+    this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The composition root: start(hal, config) validates the configuration, opens the hardware, wires the
+ * charging core, the limit arbiter, the session and the OCPP stack, and starts the control loop.
+ * Nothing here knows whether it runs on an ESP32 or in the simulator.
+ */
+import type { Hal } from "../hal/index.js";
+import { resolveConfig, type FirmwareConfig } from "./config.js";
+import { LimitArbiter } from "./control/arbiter.js";
+import { ChargingHardware } from "./control/hardware.js";
+import { ControlLoop } from "./control/loop.js";
+import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
+import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
+import { Session } from "./session/session.js";
+import { Prng } from "./util/prng.js";
+
+export { ConfigError, CONFIG_SCHEMA, resolveConfig, type FirmwareConfig } from "./config.js";
+export { FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
+
+export interface FirmwareStatus {
+  pilot: string;
+  status: string;
+  connector: string;
+  fault: string;
+  dutyPermille: number;
+  signalledAmps: number;
+  limit: { amps: number; source: string; reason: string };
+  contactor: boolean;
+  amps: number[];
+  volts: number[];
+  energyWh: number;
+  session: { number: number; idTag: string; transactionId: number | null } | null;
+  ocpp: { state: string; registration: string; queued: number };
+  ticks: number;
+}
+
+export interface FirmwareHandle {
+  readonly config: FirmwareConfig;
+  status(): FirmwareStatus;
+  /** Presents an identification as the card reader would (also used by local UIs). */
+  present(idTag: string): void;
+  /** Stops the loop and closes the devices: the contactor opens, PWM goes to +12 V. */
+  stop(): void;
+}
+
+export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
+  return {
+    debounceSamples: cfg.pilotDebounceSamples,
+    ventilationAllowed: cfg.ventilationAllowed,
+    minCurrent: cfg.minCurrent,
+    evStopTimeoutMs: cfg.evStopTimeoutMs,
+    weldSettleMs: cfg.weldSettleMs,
+    overdrawToleranceA: cfg.overdrawToleranceA,
+    overdrawTimeMs: cfg.overdrawTimeMs,
+    overTemperatureC: cfg.overTemperatureC,
+    overTemperatureHysteresisC: cfg.overTemperatureHysteresisC,
+    tethered: hal.board.tetheredCable,
+    phaseSwitching: {
+      enabled: cfg.phaseSwitching && hal.board.contactors === 2 && hal.board.phases === 3,
+      pauseMs: cfg.phaseSwitchPauseMs,
+      hysteresisA: cfg.phaseSwitchHysteresisA,
+      holdMs: cfg.phaseSwitchHoldMs,
+      maxSwitchesPerSession: cfg.phaseSwitchMaxPerSession,
+    },
+    hlc: false,
+  };
+}
+
+export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareHandle {
+  const cfg = resolveConfig(config);
+  const board = hal.board;
+  hal.log.event("boot", { version: FIRMWARE_VERSION, reason: hal.system.bootReason, model: board.model, phases: board.phases, period: cfg.controlPeriodMs });
+
+  const prng = Prng.fromBytes(hal.crypto.randomBytes(4));
+  const arbiter = new LimitArbiter();
+  arbiter.set("hardware", board.ratedCurrent, `${board.model} rating`);
+  arbiter.set("installer", cfg.installerCurrentLimit, "installerCurrentLimit");
+  const core = new ChargingCore(coreConfig(cfg, hal));
+
+  let loop: ControlLoop | null = null;
+  const hw = new ChargingHardware(hal, {
+    onResidualCurrent: () => loop?.kick(),
+    onMirror: () => loop?.kick(),
+    onInterlock: (count, cause) => hal.log.event("interlock", { count, cause }),
+    onDeviceError: (device, code, message) => hal.log.event("device-error", { device, code, message }),
+  });
+
+  let ocpp: ChargePoint16 | null = null;
+  const session = new Session(
+    {
+      mono: () => hal.clock.now(),
+      wall: () => hal.clock.wall(),
+      synced: () => hal.clock.synchronized,
+      energyWh: () => hw.meterReading.energyImport,
+    },
+    (idTag, done) => (ocpp ? ocpp.authorize(idTag, done) : done(false, "no backend")),
+    cfg.connectionTimeOutS * 1000,
+    cfg.freeCharging ? cfg.freeChargingIdTag : null,
+  );
+  session.listen({
+    started: (s) => hal.log.event("session", { event: "started", number: s.number, idTag: s.idTag, meterStartWh: s.meterStartWh }),
+    ended: (s) => hal.log.event("session", { event: "ended", number: s.number, reason: s.stopReason ?? "Other", meterStopWh: s.meterStopWh, Wh: s.meterStopWh - s.meterStartWh }),
+    status: (status, errorCode) => hal.log.event("connector", { status, errorCode }),
+    authorizationRejected: (idTag, detail) => hal.log.event("auth", { idTag, accepted: false, detail }),
+  });
+  ocpp = new ChargePoint16({ hal, config: cfg, session, meter: hw.meterReading, prng });
+
+  const reader = new hal.io.IdReader({
+    onReadable() {
+      const id = this.read();
+      if (id !== undefined) {
+        hal.log.event("card", { idTag: id });
+        session.present(id, "local");
+      }
+    },
+  });
+
+  loop = new ControlLoop(hal, cfg, core, arbiter, hw, session);
+  loop.start();
+  ocpp.start();
+
+  const status = (): FirmwareStatus => {
+    const out = loop!.outputs;
+    const m = hw.meterReading;
+    const w = arbiter.winner;
+    const cur = session.current;
+    return {
+      pilot: out.state,
+      status: out.status,
+      connector: session.status,
+      fault: out.fault,
+      dutyPermille: out.duty,
+      signalledAmps: out.signalledAmps,
+      limit: { amps: arbiter.amps, source: w ? w.source : "none", reason: w ? w.reason : "" },
+      contactor: out.contactor0 === 1,
+      amps: m.current.slice(0, board.phases),
+      volts: m.voltage.slice(0, board.phases),
+      energyWh: m.energyImport,
+      session: cur ? { number: cur.number, idTag: cur.idTag, transactionId: ocpp!.tx.transactionId(cur.number) ?? null } : null,
+      ocpp: { state: ocpp!.rpc.state, registration: ocpp!.registration, queued: ocpp!.tx.length },
+      ticks: loop!.stats.ticks,
+    };
+  };
+  const statusTimer = hal.timers.set(() => {
+    const s = status();
+    hal.log.event("status", {
+      pilot: s.pilot,
+      status: s.status,
+      connector: s.connector,
+      duty: s.dutyPermille / 10,
+      amps: s.amps,
+      limit: s.limit.amps,
+      reason: s.limit.source,
+      contactor: s.contactor,
+      Wh: Math.round(s.energyWh * 10) / 10,
+      ocpp: s.ocpp.state,
+    });
+  }, cfg.statusIntervalMs, cfg.statusIntervalMs);
+
+  let stopped = false;
+  return {
+    config: cfg,
+    status,
+    present: (idTag: string) => session.present(idTag, "local"),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      hal.timers.clear(statusTimer);
+      loop!.stop();
+      ocpp!.stop();
+      reader.close();
+      hw.close();
+    },
+  };
+}

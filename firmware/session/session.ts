@@ -1,0 +1,250 @@
+/**
+ * The charging session, protocol-neutral: who is authorized, whether a transaction runs, why it ended.
+ * The control loop reads `authorized` / `stopRequested` every tick; the OCPP stack (and later MQTT and
+ * ISO 15118) listen to its events and feed it identifications and remote commands.
+ */
+
+/** OCPP 1.6 ChargePointStatus values; 2.0.1 maps them onto its ConnectorStatus. */
+export type ConnectorStatus = "Available" | "Preparing" | "Charging" | "SuspendedEVSE" | "SuspendedEV" | "Finishing" | "Reserved" | "Unavailable" | "Faulted";
+
+/** Why a transaction ended (OCPP 1.6 Reason values). */
+export type StopReason = "EmergencyStop" | "EVDisconnected" | "HardReset" | "Local" | "Other" | "PowerLoss" | "Reboot" | "Remote" | "SoftReset" | "UnlockCommand" | "DeAuthorized";
+
+export type IdSource = "local" | "remote" | "free";
+
+export interface SessionInfo {
+  /** A local sequence number, unique per boot. */
+  number: number;
+  idTag: string;
+  source: IdSource;
+  /** Wall clock at start (ms since epoch), and whether the clock was synchronised then. */
+  startWall: number;
+  startSynced: boolean;
+  /** Monotonic ms at start. */
+  startMono: number;
+  meterStartWh: number;
+  meterStopWh: number;
+  stopReason: StopReason | null;
+  stopIdTag: string | null;
+}
+
+/** Decides whether an identification may charge (OCPP Authorize, local list, cache). */
+export type Authorizer = (idTag: string, done: (accepted: boolean, detail: string) => void) => void;
+
+export interface SessionListener {
+  started?(session: SessionInfo): void;
+  ended?(session: SessionInfo): void;
+  status?(status: ConnectorStatus, errorCode: string): void;
+  authorizationRejected?(idTag: string, detail: string): void;
+}
+
+export interface SessionClock {
+  mono(): number;
+  wall(): number;
+  synced(): boolean;
+  energyWh(): number;
+}
+
+export class Session {
+  private _authorizedTag: string | null = null;
+  private authSource: IdSource = "local";
+  private authAt = 0;
+  private _current: SessionInfo | null = null;
+  private _stopRequested = false;
+  private _available = true;
+  private _status: ConnectorStatus = "Available";
+  private _errorCode = "NoError";
+  private plugged = false;
+  private counter = 0;
+  private pendingAuth: string | null = null;
+  private readonly listeners: SessionListener[] = [];
+
+  constructor(
+    private readonly clock: SessionClock,
+    private readonly authorizer: Authorizer,
+    private readonly connectionTimeOutMs: number,
+    /** When set, an EV that plugs in is authorized with this idTag (free charging). */
+    private readonly freeTag: string | null = null,
+  ) {}
+
+  listen(listener: SessionListener): void {
+    this.listeners.push(listener);
+  }
+
+  get authorized(): boolean {
+    return this._authorizedTag !== null && !this._stopRequested;
+  }
+
+  get stopRequested(): boolean {
+    return this._stopRequested;
+  }
+
+  get available(): boolean {
+    return this._available;
+  }
+
+  get current(): SessionInfo | null {
+    return this._current;
+  }
+
+  get status(): ConnectorStatus {
+    return this._status;
+  }
+
+  /** An identification was presented (RFID card, remote start, free charging). */
+  present(idTag: string, source: IdSource): void {
+    if (!this._available) return;
+    const cur = this._current;
+    if (cur) {
+      // The same card again ends the session (a different one does not: OCPP 1.6 parent ids come later).
+      if (source === "local" && idTag === cur.idTag) this.requestStop("Local", idTag);
+      return;
+    }
+    if (this._authorizedTag !== null || this.pendingAuth !== null) return;
+    if (source !== "local") {
+      this.grant(idTag, source);
+      return;
+    }
+    this.pendingAuth = idTag;
+    this.authorizer(idTag, (accepted, detail) => {
+      if (this.pendingAuth !== idTag) return;
+      this.pendingAuth = null;
+      if (accepted) this.grant(idTag, source);
+      else for (const l of this.listeners) l.authorizationRejected?.(idTag, detail);
+    });
+  }
+
+  private grant(idTag: string, source: IdSource): void {
+    this._authorizedTag = idTag;
+    this.authSource = source;
+    this.authAt = this.clock.mono();
+    this._stopRequested = false;
+    this.maybeStart();
+  }
+
+  /** Ends the current session (or withdraws an authorization) with a reason. */
+  requestStop(reason: StopReason, idTag: string | null = null): void {
+    const cur = this._current;
+    if (cur) {
+      if (cur.stopReason === null) {
+        cur.stopReason = reason;
+        cur.stopIdTag = idTag;
+      }
+      this._stopRequested = true;
+    } else {
+      this._authorizedTag = null;
+      this.pendingAuth = null;
+    }
+  }
+
+  /** The backend withdrew the authorization of a running transaction (e.g. StartTransaction.conf Invalid). */
+  deauthorize(): void {
+    this.requestStop("DeAuthorized");
+  }
+
+  setAvailable(available: boolean): void {
+    this._available = available;
+    if (!available) this.requestStop("Other");
+  }
+
+  /**
+   * Called by the control loop when the EV connection or the charging state changes.
+   * `plugged`: pilot in B, C or D. `energyFlowing` etc. come from the core's status.
+   */
+  update(plugged: boolean, coreStatus: string, fault: string): void {
+    const now = this.clock.mono();
+    if (plugged !== this.plugged) {
+      this.plugged = plugged;
+      if (!plugged) {
+        if (this._current) {
+          if (this._current.stopReason === null) this._current.stopReason = "EVDisconnected";
+          this.end();
+        }
+        this._authorizedTag = null;
+        this._stopRequested = false;
+      } else {
+        if (this.freeTag !== null && this._authorizedTag === null && this._available) this.grant(this.freeTag, "free");
+        else this.maybeStart();
+      }
+    }
+    // Authorization without a car expires (OCPP ConnectionTimeOut).
+    if (!plugged && this._authorizedTag !== null && now - this.authAt > this.connectionTimeOutMs) this._authorizedTag = null;
+    // A stop request completes once the contactor is open.
+    if (this._current && this._stopRequested && coreStatus !== "charging" && coreStatus !== "stopping") this.end();
+    this.setStatus(this.deriveStatus(plugged, coreStatus, fault), fault ? faultCode(fault) : "NoError");
+  }
+
+  private maybeStart(): void {
+    if (this._current || !this.plugged || this._authorizedTag === null || this._stopRequested) return;
+    this._current = {
+      number: ++this.counter,
+      idTag: this._authorizedTag,
+      source: this.authSource,
+      startWall: this.clock.wall(),
+      startSynced: this.clock.synced(),
+      startMono: this.clock.mono(),
+      meterStartWh: this.clock.energyWh(),
+      meterStopWh: 0,
+      stopReason: null,
+      stopIdTag: null,
+    };
+    for (const l of this.listeners) l.started?.(this._current);
+  }
+
+  private end(): void {
+    const cur = this._current!;
+    cur.meterStopWh = this.clock.energyWh();
+    if (cur.stopReason === null) cur.stopReason = "Other";
+    this._current = null;
+    this._authorizedTag = null;
+    this._stopRequested = !this.plugged ? false : true;
+    for (const l of this.listeners) l.ended?.(cur);
+  }
+
+  private deriveStatus(plugged: boolean, coreStatus: string, fault: string): ConnectorStatus {
+    if (fault) return "Faulted";
+    if (!this._available && !this._current) return "Unavailable";
+    if (!plugged) return this._authorizedTag !== null ? "Preparing" : "Available";
+    if (!this._current) return this._stopRequested ? "Finishing" : "Preparing";
+    switch (coreStatus) {
+      case "charging":
+        return "Charging";
+      case "suspendedEV":
+        return "SuspendedEV";
+      case "connected":
+      case "suspendedEVSE":
+      case "switchingPhases":
+        return "SuspendedEVSE";
+      default:
+        return "Charging";
+    }
+  }
+
+  private setStatus(status: ConnectorStatus, errorCode: string): void {
+    if (status === this._status && errorCode === this._errorCode) return;
+    this._status = status;
+    this._errorCode = errorCode;
+    for (const l of this.listeners) l.status?.(status, errorCode);
+  }
+}
+
+/** Maps a core fault to an OCPP 1.6 ChargePointErrorCode. */
+export function faultCode(fault: string): string {
+  switch (fault) {
+    case "rcd":
+      return "GroundFailure";
+    case "weld":
+    case "contactor":
+      return "PowerSwitchFailure";
+    case "overtemperature":
+      return "HighTemperature";
+    case "overdraw":
+      return "OverCurrentFailure";
+    case "proximity":
+      return "ConnectorLockFailure";
+    case "meter":
+      return "PowerMeterFailure";
+    default:
+      return "OtherError";
+  }
+}
