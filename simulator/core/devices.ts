@@ -1,0 +1,461 @@
+/**
+ * The simulated HAL devices, platform-neutral: they drive the physical models of simulator/models through
+ * an event queue, so they run on Node (with the Scheduler and real sockets) and inside XS (with SyncQueue,
+ * for benchmarks) alike.
+ *
+ * One DeviceHal per boot. A power cut or a restart kills it: every later call throws, its timers never
+ * fire and its callbacks are never called again, as a dead MCU would behave; the next boot gets a new one
+ * over the same world, flash and RTC.
+ */
+import type {
+  Board,
+  BootReason,
+  Contactor,
+  ContactorOptions,
+  ControlPilot,
+  ControlPilotOptions,
+  Crypto,
+  Hal,
+  IdReader,
+  IdReaderOptions,
+  Interlock,
+  InterlockOptions,
+  Log,
+  LogFields,
+  Meter,
+  MeterOptions,
+  MeterReading,
+  Network,
+  PilotSample,
+  Proximity,
+  ProximityOptions,
+  ResidualCurrentMonitor,
+  ResidualCurrentMonitorOptions,
+  Storage,
+  System,
+  Temperature,
+  TemperatureOptions,
+  TimerId,
+} from "../../hal/index.js";
+import type { World } from "../models/world.js";
+
+export type Task = () => unknown;
+
+/** What the devices need from a scheduler (simulator/scheduler.ts and SyncQueue implement it). */
+export interface EventQueue {
+  readonly now: number;
+  at(t: number, fn: Task): number;
+  cancel(id: number): void;
+  post(fn: Task): void;
+}
+
+export interface DeviceHalOptions {
+  queue: EventQueue;
+  world: World;
+  board: Board;
+  storage: Storage;
+  crypto: Crypto;
+  network: Network;
+  /** Wall clock (ms since epoch) at virtual time 0, as the board's RTC has it; 0 = RTC lost. */
+  rtcAtZero: number;
+  bootReason: BootReason;
+  /** Firmware log events (hal.log). */
+  log: (kind: string, fields: LogFields) => void;
+  /** Hardware-side observations (pwm, contactor) for the trace. */
+  observe: (kind: string, fields: Record<string, unknown>) => void;
+  /** system.restart() was called. */
+  onRestart: (reason: string) => void;
+  /** Watchdog period, ms (0 = off). A loop that stops feeding it resets the board. */
+  watchdogMs: number;
+  /** A firmware callback threw (or its promise rejected): on the device that is a bug report. */
+  onFirmwareError?: (error: unknown) => void;
+}
+
+/** Thrown by every call into a dead HAL (after a power cut or a restart). */
+export class DeadHalError extends Error {
+  constructor() {
+    super("the board is powered off");
+    this.name = "DeadHalError";
+  }
+}
+
+export class DeviceHal {
+  readonly hal: Hal;
+  private dead = false;
+  private readonly timers = new Map<number, number>();
+  private timerIds = 0;
+  private wallOffset: number;
+  private synced = false;
+  private lastFeed = 0;
+  private readonly cards: string[] = [];
+  private readers: Array<{ inst: IdReader; cb: ((this: IdReader) => void) | undefined }> = [];
+  private readonly q: EventQueue;
+  private readonly world: World;
+  /** Counters for tests and the bench. */
+  readonly stats = { halCalls: 0, watchdogResets: 0, timersFired: 0 };
+
+  constructor(private readonly o: DeviceHalOptions) {
+    this.q = o.queue;
+    this.world = o.world;
+    this.wallOffset = o.rtcAtZero;
+    this.lastFeed = o.queue.now;
+    this.hal = this.build();
+    if (o.watchdogMs > 0) this.armWatchdog();
+  }
+
+  /** Powers the board off: nothing of this boot runs again. */
+  kill(): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const id of this.timers.values()) this.q.cancel(id);
+    this.timers.clear();
+    this.world.onChange = undefined;
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** The wall clock as this boot's RTC has it (for the next boot's rtcAtZero). */
+  rtcAtZero(): number {
+    return this.wallOffset;
+  }
+
+  /** A card is held to the reader. */
+  presentCard(id: string): void {
+    this.cards.push(id);
+    for (const r of this.readers) {
+      const cb = r.cb;
+      if (cb) this.q.post(() => (this.dead ? undefined : this.guard(() => cb.call(r.inst))));
+    }
+  }
+
+  private check(): void {
+    if (this.dead) throw new DeadHalError();
+    this.stats.halCalls++;
+  }
+
+  /** Runs a firmware callback later, unless the board died meanwhile. Returns its result (a promise on XS). */
+  private deliver<T>(inst: T, cb: ((this: T, ...args: never[]) => unknown) | undefined, ...args: unknown[]): void {
+    if (!cb) return;
+    this.q.post(() => (this.dead ? undefined : this.guard(() => (cb as (this: T, ...a: unknown[]) => unknown).apply(inst, args))));
+  }
+
+  /** Calls into the firmware, routing its exceptions (sync or async) to onFirmwareError. */
+  guard(fn: () => unknown): unknown {
+    const report = (e: unknown) => {
+      if (e instanceof DeadHalError) return;
+      if (this.o.onFirmwareError) this.o.onFirmwareError(e);
+      else throw e;
+    };
+    try {
+      const r = fn() as { then?: unknown } | undefined;
+      if (r && typeof r.then === "function") return (r as Promise<unknown>).then(undefined, report);
+      return r;
+    } catch (e) {
+      report(e);
+      return undefined;
+    }
+  }
+
+  private armWatchdog(): void {
+    const period = this.o.watchdogMs;
+    const check = () => {
+      if (this.dead) return;
+      if (this.q.now - this.lastFeed > period) {
+        this.stats.watchdogResets++;
+        this.o.observe("watchdog", { starvedMs: this.q.now - this.lastFeed });
+        this.o.onRestart("watchdog");
+        return;
+      }
+      this.q.at(this.q.now + period, check);
+    };
+    this.q.at(this.q.now + period, check);
+  }
+
+  private build(): Hal {
+    const self = this;
+    const q = this.q;
+    const world = this.world;
+    const o = this.o;
+
+    const clock = {
+      now(): number {
+        self.check();
+        return Math.floor(q.now);
+      },
+      wall(): number {
+        self.check();
+        return self.wallOffset === 0 ? 0 : Math.floor(self.wallOffset + q.now);
+      },
+      get synchronized(): boolean {
+        return self.synced;
+      },
+      setWall(epochMs: number): void {
+        self.check();
+        if (typeof epochMs !== "number" || !Number.isFinite(epochMs) || epochMs < 0) throw new RangeError(`bad wall time ${epochMs}`);
+        self.wallOffset = epochMs - q.now;
+        self.synced = true;
+      },
+    };
+
+    const timers = {
+      set(callback: (id: TimerId) => void, delay: number, repeat = 0): TimerId {
+        self.check();
+        if (typeof callback !== "function") throw new TypeError("timer callback must be a function");
+        if (!(delay >= 0) || !Number.isFinite(delay) || !(repeat >= 0) || !Number.isFinite(repeat)) throw new RangeError("bad timer delay or repeat");
+        const id = ++self.timerIds;
+        const fire = (due: number) => {
+          self.timers.delete(id);
+          if (self.dead) return undefined;
+          if (repeat > 0) self.timers.set(id, q.at(due + repeat, () => fire(due + repeat)));
+          self.stats.timersFired++;
+          return self.guard(() => callback(id));
+        };
+        const due = q.now + delay;
+        self.timers.set(id, q.at(due, () => fire(due)));
+        return id;
+      },
+      clear(id: TimerId): void {
+        self.check();
+        const ev = self.timers.get(id);
+        if (ev !== undefined) {
+          q.cancel(ev);
+          self.timers.delete(id);
+        }
+      },
+    };
+
+    class SimControlPilot implements ControlPilot {
+      private closed = false;
+      private _duty = 1000;
+      constructor(options: ControlPilotOptions) {
+        self.check();
+        if (options.hz !== undefined && options.hz !== 1000) throw new RangeError("the control pilot runs at 1000 Hz");
+        world.setPilotDuty(1000);
+      }
+      write(duty: number): void {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        if (typeof duty !== "number" || !Number.isInteger(duty) || duty < -1 || duty > 1000) throw new RangeError(`bad pilot duty ${duty}`);
+        world.advance(q.now);
+        world.setPilotDuty(duty);
+        if (duty !== this._duty) {
+          this._duty = duty;
+          o.observe("pwm", { duty: duty < 0 ? 0 : duty / 10, level: duty === 1000 ? "+12V" : duty === 0 ? "-12V" : duty < 0 ? "off" : "pwm" });
+        }
+      }
+      read(into: PilotSample): PilotSample {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        world.advance(q.now);
+        world.samplePilot(into);
+        return into;
+      }
+      get duty(): number {
+        return this._duty;
+      }
+      close(): void {
+        this.closed = true;
+      }
+    }
+
+    class SimProximity implements Proximity {
+      private closed = false;
+      constructor(_options: ProximityOptions) {
+        self.check();
+      }
+      read(): number {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        world.advance(q.now);
+        return world.proximityOhms();
+      }
+      close(): void {
+        this.closed = true;
+      }
+    }
+
+    const contactorCallbacks: Array<{ inst: Contactor; cb: ContactorOptions["onReadable"] } | undefined> = [];
+    const rcmCallbacks: Array<{ inst: ResidualCurrentMonitor; cb: ResidualCurrentMonitorOptions["onReadable"] }> = [];
+    const interlockCallbacks: Array<{ inst: Interlock; cb: InterlockOptions["onReadable"] }> = [];
+    world.onChange = (what, index) => {
+      if (self.dead) return;
+      if (what === "mirror") {
+        const c = contactorCallbacks[index];
+        if (c) self.deliver(c.inst, c.cb);
+      } else if (what === "rcm") {
+        for (const r of rcmCallbacks) self.deliver(r.inst, r.cb);
+      } else if (what === "interlock") {
+        o.observe("interlock", { trips: world.interlockTrips, cause: world.lastInterlockCause });
+        for (const r of interlockCallbacks) self.deliver(r.inst, r.cb);
+      }
+    };
+
+    class SimContactor implements Contactor {
+      private closed = false;
+      private _commanded: 0 | 1 = 0;
+      private readonly index: 0 | 1;
+      constructor(options: ContactorOptions) {
+        self.check();
+        if (options.contactor !== 0 && options.contactor !== 1) throw new RangeError("contactor must be 0 or 1");
+        if (options.contactor >= o.board.contactors) throw new RangeError(`this board has ${o.board.contactors} contactor(s)`);
+        this.index = options.contactor;
+        contactorCallbacks[this.index] = { inst: this, cb: options.onReadable };
+      }
+      write(value: 0 | 1): void {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        if (value !== 0 && value !== 1) throw new RangeError(`bad contactor value ${String(value)}`);
+        world.advance(q.now);
+        world.setContactor(this.index, value);
+        if (value !== this._commanded) {
+          this._commanded = value;
+          o.observe("contactor", { index: this.index, closed: value === 1 });
+        }
+      }
+      read(): 0 | 1 {
+        self.check();
+        world.advance(q.now);
+        return world.mirror(this.index);
+      }
+      get commanded(): 0 | 1 {
+        return this._commanded;
+      }
+      close(): void {
+        this.closed = true;
+        contactorCallbacks[this.index] = undefined;
+      }
+    }
+
+    class SimRcm implements ResidualCurrentMonitor {
+      constructor(options: ResidualCurrentMonitorOptions) {
+        self.check();
+        rcmCallbacks.push({ inst: this, cb: options.onReadable });
+      }
+      read(): number {
+        self.check();
+        world.advance(q.now);
+        return world.rcmStatus();
+      }
+      selfTest(): void {
+        self.check();
+        world.advance(q.now);
+        world.rcmSelfTest();
+      }
+      reset(): void {
+        self.check();
+        world.advance(q.now);
+        world.rcmReset();
+      }
+      close(): void {}
+    }
+
+    class SimInterlock implements Interlock {
+      constructor(options: InterlockOptions) {
+        self.check();
+        interlockCallbacks.push({ inst: this, cb: options.onReadable });
+      }
+      read(): number {
+        self.check();
+        return world.interlockTrips;
+      }
+      get cause(): number {
+        return world.lastInterlockCause;
+      }
+      close(): void {}
+    }
+
+    class SimMeter implements Meter {
+      private closed = false;
+      constructor(_options: MeterOptions) {
+        self.check();
+      }
+      read(into: MeterReading): MeterReading {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        world.advance(q.now);
+        world.readMeter(into);
+        return into;
+      }
+      close(): void {
+        this.closed = true;
+      }
+    }
+
+    class SimTemperature implements Temperature {
+      private readonly sensor: string;
+      constructor(options: TemperatureOptions) {
+        self.check();
+        if (!o.board.temperatureSensors.includes(options.sensor)) throw new RangeError(`no temperature sensor "${options.sensor}"`);
+        this.sensor = options.sensor;
+      }
+      read(): number {
+        self.check();
+        world.advance(q.now);
+        return world.temperature(this.sensor);
+      }
+      close(): void {}
+    }
+
+    class SimIdReader implements IdReader {
+      private closed = false;
+      constructor(options: IdReaderOptions) {
+        self.check();
+        self.readers.push({ inst: this, cb: options.onReadable });
+      }
+      read(): string | undefined {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        return self.cards.shift();
+      }
+      close(): void {
+        this.closed = true;
+        self.readers = self.readers.filter((r) => r.inst !== this);
+      }
+    }
+
+    const system: System = {
+      bootReason: o.bootReason,
+      restart(reason: string): void {
+        self.check();
+        o.onRestart(reason);
+      },
+      feedWatchdog(): void {
+        self.check();
+        self.lastFeed = q.now;
+      },
+      freeMemory(): number {
+        return 0;
+      },
+    };
+
+    const log: Log = {
+      event(kind: string, fields: LogFields): void {
+        if (self.dead) return;
+        o.log(kind, fields);
+      },
+    };
+
+    return {
+      board: o.board,
+      clock,
+      timers,
+      io: {
+        ControlPilot: SimControlPilot,
+        Proximity: SimProximity,
+        Contactor: SimContactor,
+        ResidualCurrentMonitor: SimRcm,
+        Interlock: SimInterlock,
+        IdReader: SimIdReader,
+        Meter: SimMeter,
+        Temperature: SimTemperature,
+      },
+      storage: o.storage,
+      crypto: o.crypto,
+      network: o.network,
+      system,
+      log,
+    };
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Scenario files: what happens to the simulated charger and when (JSON). Documented in README.md.
+ *
+ * {
+ *   "name": "demo", "seed": 42, "duration": "2h",
+ *   "board": { "phases": 3, "ratedCurrent": 32 }, "world": { "cableOhms": 220 },
+ *   "config": { ...firmware config overrides... }, "ev": { ...default EV... },
+ *   "events": [ { "at": "5s", "do": "plug" }, { "at": "8s", "do": "swipe", "idTag": "DEMO1" }, ... ]
+ * }
+ *
+ * Times are milliseconds or strings with units ("250ms", "5s", "10min", "2h", "1h30m"). A file that does not
+ * parse, or that has an unknown key or a bad value, is rejected with its line and the reason.
+ */
+import { readFileSync } from "node:fs";
+import type { Board } from "../hal/index.js";
+import { parseJsonWithLines, JsonSyntaxError, type LineMap } from "./json-lines.js";
+
+export type ScenarioEvent =
+  | { at: number; do: "plug"; ev?: Record<string, unknown> }
+  | { at: number; do: "unplug" }
+  | { at: number; do: "swipe"; idTag: string }
+  | { at: number; do: "remoteStart"; idTag: string }
+  | { at: number; do: "remoteStop" }
+  | { at: number; do: "weld"; contactor: 0 | 1 }
+  | { at: number; do: "rcd"; acMa: number; dcMa: number }
+  | { at: number; do: "ambient"; c: number }
+  | { at: number; do: "cable"; ohms: number }
+  | { at: number; do: "powerCut"; offMs: number }
+  | { at: number; do: "restart" }
+  | { at: number; do: "network"; fault: "blackhole" | "restore" | "drop" | "refuse" };
+
+export interface Scenario {
+  name: string;
+  seed: number;
+  durationMs: number;
+  /** Wall clock of the board's RTC at virtual time 0 (ms since epoch); 0 = RTC lost. */
+  rtcMs: number;
+  board: Board;
+  world: Record<string, unknown>;
+  config: Record<string, unknown>;
+  ev: Record<string, unknown>;
+  csms: { bootStatus: "Accepted" | "Pending" | "Rejected"; heartbeatInterval: number; rejectTags: string[] };
+  /** Record every HAL call in the trace (for parity checks). */
+  recordHal: boolean;
+  /** Period of the simulator's meter trace events, ms (0 = off). */
+  meterTraceMs: number;
+  events: ScenarioEvent[];
+}
+
+export class ScenarioError extends Error {
+  constructor(readonly file: string, readonly line: number, reason: string) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = "ScenarioError";
+  }
+}
+
+export const DEFAULT_BOARD: Board = {
+  model: "SimWallbox-22",
+  vendor: "OpenChargeFW",
+  serialNumber: "SIM-000001",
+  phases: 3,
+  contactors: 1,
+  ratedCurrent: 32,
+  nominalVoltage: 230,
+  temperatureSensors: ["connector", "relay"],
+  tetheredCable: false,
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "1h30m" -> 5400000. Returns NaN when the text is not a duration. */
+export function parseDuration(v: unknown): number {
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? v : NaN;
+  if (typeof v !== "string" || v.trim() === "") return NaN;
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)\s*(ms|min|m|s|h|d)/gy;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  const s = v.trim();
+  while ((m = re.exec(s))) {
+    const unit = m[2] === "m" ? "min" : m[2]!;
+    total += Number(m[1]) * UNITS[unit]!;
+    pos = re.lastIndex;
+  }
+  return pos === s.length ? total : NaN;
+}
+
+type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault";
+const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
+  plug: { ev: { type: "object", required: false } },
+  unplug: {},
+  swipe: { idTag: { type: "string", required: true } },
+  remoteStart: { idTag: { type: "string", required: true } },
+  remoteStop: {},
+  weld: { contactor: { type: "contactor", required: false } },
+  rcd: { acMa: { type: "number", required: false }, dcMa: { type: "number", required: false } },
+  ambient: { c: { type: "number", required: true } },
+  cable: { ohms: { type: "number", required: true } },
+  powerCut: { offMs: { type: "duration", required: false } },
+  restart: {},
+  network: { fault: { type: "fault", required: true } },
+};
+
+const TOP_KEYS = ["name", "seed", "duration", "rtc", "board", "world", "config", "ev", "csms", "recordHal", "meterTrace", "events", "description"];
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ScenarioError(file, 0, `cannot read: ${(e as Error).message}`);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file = "scenario"): Scenario {
+  let parsed: { value: unknown; lines: LineMap };
+  try {
+    parsed = parseJsonWithLines(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw new ScenarioError(file, e.line, `not valid JSON: ${e.message.replace(/^line \d+, /, "")}`);
+    throw e;
+  }
+  const { value, lines } = parsed;
+  const bad = (path: string, reason: string): never => {
+    let line = lines.get(path);
+    for (let p = path; line === undefined && p.length > 0; p = p.replace(/(\.[^.[\]]*|\[\d+\])$/, "")) line = lines.get(p);
+    throw new ScenarioError(file, line ?? 1, `${path || "(root)"}: ${reason}`);
+  };
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return bad("", "a scenario is a JSON object");
+  const root = value as Record<string, unknown>;
+  for (const k of Object.keys(root)) if (!TOP_KEYS.includes(k)) bad(k, `unknown key; allowed: ${TOP_KEYS.join(", ")}`);
+  const obj = (k: string): Record<string, unknown> => {
+    const v = root[k];
+    if (v === undefined) return {};
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(k, "must be an object");
+    return v as Record<string, unknown>;
+  };
+  const seed = root["seed"] ?? 1;
+  if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) bad("seed", "must be an integer in 0..4294967295");
+  const durationMs = parseDuration(root["duration"] ?? "1h");
+  if (!Number.isFinite(durationMs) || durationMs <= 0) bad("duration", 'must be a positive duration such as 5000, "90s" or "2h"');
+  let rtcMs = Date.UTC(2026, 0, 15, 8, 0, 0);
+  if (root["rtc"] !== undefined) {
+    const r = root["rtc"];
+    if (r === null) rtcMs = 0;
+    else if (typeof r !== "string" || !Number.isFinite(Date.parse(r))) bad("rtc", "must be an ISO 8601 time or null (RTC lost)");
+    else rtcMs = Date.parse(r);
+  }
+  const board: Board = { ...DEFAULT_BOARD, ...(obj("board") as Partial<Board>) };
+  const b = obj("board");
+  for (const k of Object.keys(b)) if (!(k in DEFAULT_BOARD)) bad(`board.${k}`, `unknown board key; allowed: ${Object.keys(DEFAULT_BOARD).join(", ")}`);
+  if (board.phases !== 1 && board.phases !== 3) bad("board.phases", "must be 1 or 3");
+  if (board.contactors !== 1 && board.contactors !== 2) bad("board.contactors", "must be 1 or 2");
+  if (typeof board.ratedCurrent !== "number" || board.ratedCurrent < 6 || board.ratedCurrent > 80) bad("board.ratedCurrent", "must be a number in 6..80");
+  if (typeof board.nominalVoltage !== "number" || board.nominalVoltage < 100 || board.nominalVoltage > 400) bad("board.nominalVoltage", "must be a number in 100..400");
+  if (!Array.isArray(board.temperatureSensors) || board.temperatureSensors.some((s) => typeof s !== "string")) bad("board.temperatureSensors", "must be a list of names");
+  for (const k of ["model", "vendor", "serialNumber"] as const) if (typeof board[k] !== "string") bad(`board.${k}`, "must be a string");
+  if (typeof board.tetheredCable !== "boolean") bad("board.tetheredCable", "must be true or false");
+
+  const csmsIn = obj("csms");
+  for (const k of Object.keys(csmsIn)) if (!["bootStatus", "heartbeatInterval", "rejectTags"].includes(k)) bad(`csms.${k}`, "unknown key; allowed: bootStatus, heartbeatInterval, rejectTags");
+  const bootStatus = csmsIn["bootStatus"] ?? "Accepted";
+  if (bootStatus !== "Accepted" && bootStatus !== "Pending" && bootStatus !== "Rejected") bad("csms.bootStatus", "must be Accepted, Pending or Rejected");
+  const heartbeatInterval = csmsIn["heartbeatInterval"] ?? 300;
+  if (typeof heartbeatInterval !== "number" || !Number.isInteger(heartbeatInterval) || heartbeatInterval < 1) bad("csms.heartbeatInterval", "must be a positive integer (s)");
+  const rejectTags = csmsIn["rejectTags"] ?? [];
+  if (!Array.isArray(rejectTags) || rejectTags.some((t) => typeof t !== "string")) bad("csms.rejectTags", "must be a list of idTags");
+
+  const eventsIn = root["events"] ?? [];
+  if (!Array.isArray(eventsIn)) bad("events", "must be a list");
+  const events: ScenarioEvent[] = [];
+  (eventsIn as unknown[]).forEach((e, i) => {
+    const p = `events[${i}]`;
+    if (e === null || typeof e !== "object" || Array.isArray(e)) bad(p, "an event is an object with 'at' and 'do'");
+    const ev = e as Record<string, unknown>;
+    const kind = ev["do"];
+    if (typeof kind !== "string" || !(kind in EVENT_FIELDS)) bad(`${p}.do`, `unknown action ${JSON.stringify(kind)}; allowed: ${Object.keys(EVENT_FIELDS).join(", ")}`);
+    const at = parseDuration(ev["at"]);
+    if (!Number.isFinite(at)) bad(`${p}.at`, 'must be a time such as 5000 or "5s"');
+    const fields = EVENT_FIELDS[kind as ScenarioEvent["do"]];
+    const out: Record<string, unknown> = { at, do: kind };
+    for (const k of Object.keys(ev)) {
+      if (k === "at" || k === "do") continue;
+      const f = fields[k];
+      if (!f) bad(`${p}.${k}`, `unknown field for "${kind}"; allowed: ${["at", "do", ...Object.keys(fields)].join(", ")}`);
+    }
+    for (const [k, f] of Object.entries(fields)) {
+      const v = ev[k];
+      if (v === undefined) {
+        if (f.required) bad(p, `"${kind}" needs "${k}"`);
+        continue;
+      }
+      switch (f.type) {
+        case "duration": {
+          const d = parseDuration(v);
+          if (!Number.isFinite(d)) bad(`${p}.${k}`, "must be a duration");
+          out[k] = d;
+          break;
+        }
+        case "string":
+          if (typeof v !== "string" || v.length === 0 || v.length > 20) bad(`${p}.${k}`, "must be a string of 1..20 characters");
+          out[k] = v;
+          break;
+        case "number":
+          if (typeof v !== "number" || !Number.isFinite(v)) bad(`${p}.${k}`, "must be a number");
+          out[k] = v;
+          break;
+        case "object":
+          if (v === null || typeof v !== "object" || Array.isArray(v)) bad(`${p}.${k}`, "must be an object");
+          out[k] = v;
+          break;
+        case "contactor":
+          if (v !== 0 && v !== 1) bad(`${p}.${k}`, "must be 0 or 1");
+          out[k] = v;
+          break;
+        case "fault":
+          if (!["blackhole", "restore", "drop", "refuse"].includes(v as string)) bad(`${p}.${k}`, "must be blackhole, restore, drop or refuse");
+          out[k] = v;
+          break;
+      }
+    }
+    if (kind === "weld" && out["contactor"] === undefined) out["contactor"] = 0;
+    if (kind === "rcd") {
+      out["acMa"] = out["acMa"] ?? 0;
+      out["dcMa"] = out["dcMa"] ?? 0;
+    }
+    if (kind === "powerCut" && out["offMs"] === undefined) out["offMs"] = 2000;
+    events.push(out as ScenarioEvent);
+  });
+  events.sort((a, b) => a.at - b.at);
+  const meterTraceMs = parseDuration(root["meterTrace"] ?? 1000);
+  if (!Number.isFinite(meterTraceMs)) bad("meterTrace", "must be a duration (0 = off)");
+  if (root["recordHal"] !== undefined && typeof root["recordHal"] !== "boolean") bad("recordHal", "must be true or false");
+  const name = root["name"] ?? "scenario";
+  if (typeof name !== "string") bad("name", "must be a string");
+  return {
+    name: name as string,
+    seed: seed as number,
+    durationMs,
+    rtcMs,
+    board,
+    world: obj("world"),
+    config: obj("config"),
+    ev: obj("ev"),
+    csms: { bootStatus: bootStatus as Scenario["csms"]["bootStatus"], heartbeatInterval: heartbeatInterval as number, rejectTags: rejectTags as string[] },
+    recordHal: root["recordHal"] === true,
+    meterTraceMs,
+    events,
+  };
+}

@@ -1,0 +1,450 @@
+/**
+ * One simulated charge point: the physical world (EV, grid, relays, meter, RCD, thermal), the board's
+ * devices, storage and crypto, real sockets to an embedded (or external) CSMS, a scenario of events, and the
+ * firmware booted on top, in virtual time (or paced to the wall clock for `npm start`).
+ *
+ * The firmware is started through a `Boot` function so that the same simulation runs the firmware in-process
+ * on Node or inside the XS engine behind the bridge (tools/xs).
+ */
+import type { Hal, LogFields, MeterReading, Network } from "../hal/index.js";
+import { DeviceHal } from "./core/devices.js";
+import { EmbeddedCsms } from "./csms/index.js";
+import { recordHal } from "./hal-recorder.js";
+import { World, worldConfig, type WorldConfig } from "./models/world.js";
+import { createSimNetwork, ocppCallExpectsReply, type SimNetwork } from "./net/index.js";
+import { Rng } from "./rng.js";
+import { loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
+import { Scheduler } from "./scheduler.js";
+import { SimCrypto } from "./crypto.js";
+import { PowerCutError, SimStorage } from "./storage/index.js";
+import { Trace, type TraceEvent } from "./trace.js";
+
+export interface SimulationOptions {
+  /** A parsed scenario, a path to a scenario file, or undefined for the built-in demo. */
+  scenario?: Scenario | string;
+  /** Overrides the scenario's seed. */
+  seed?: number;
+  realTime?: boolean;
+  speed?: number;
+  /** External CSMS base URL (ws://host:port/path); default: the embedded CSMS. */
+  csms?: string;
+  traceFile?: string;
+  /** Keep every trace event in memory (default true). */
+  keepTrace?: boolean;
+  /** Record every HAL call in the trace (also settable in the scenario). */
+  recordHal?: boolean;
+  /** Firmware config overrides (on top of the scenario's). */
+  config?: Record<string, unknown>;
+  /** Stop when the first session has ended and its StopTransaction was answered. */
+  once?: boolean;
+}
+
+export type Boot = (hal: Hal, config: Record<string, unknown>) => unknown;
+
+export interface SessionSummary {
+  transactionId: number;
+  idTag: string;
+  status: string;
+  meterStart: number;
+  meterStop: number | null;
+  Wh: number | null;
+  reason: string | null;
+}
+
+export interface SimulationResult {
+  ok: boolean;
+  problems: string[];
+  scenario: string;
+  seed: number;
+  virtualMs: number;
+  boots: number;
+  sessions: SessionSummary[];
+  energyWh: number;
+  interlockTrips: number;
+  forbiddenCloses: number;
+  firmwareErrors: string[];
+  holdTimeouts: number;
+  validationFailures: number;
+  ocppFrames: number;
+  events: number;
+}
+
+export const DEMO_SCENARIO = `{
+  "name": "demo",
+  "description": "An EV plugs in, the driver swipes a card, it charges for 20 minutes and unplugs.",
+  "seed": 42,
+  "duration": "30min",
+  "ev": { "batteryKWh": 60, "initialSoc": 30, "targetSoc": 90, "maxCurrent": 32 },
+  "events": [
+    { "at": "5s", "do": "plug" },
+    { "at": "8s", "do": "swipe", "idTag": "DEMO-CARD-01" },
+    { "at": "20min", "do": "unplug" }
+  ]
+}`;
+
+const CHARGE_POINT_ID = "CP-SIM-0001";
+
+export class Simulation {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  readonly scheduler: Scheduler;
+  readonly trace: Trace;
+  readonly world: World;
+  readonly storage: SimStorage;
+  readonly crypto: SimCrypto;
+  readonly config: Record<string, unknown>;
+  csms: EmbeddedCsms | null = null;
+  private device: DeviceHal | null = null;
+  private net: SimNetwork | null = null;
+  private boot: Boot | null = null;
+  private boots = 0;
+  private rtcAtZero: number;
+  private readonly firmwareErrors: string[] = [];
+  private readonly problems: string[] = [];
+  private inboundHold: (() => void) | null = null;
+  private ocppFrames = 0;
+  private sessionsEnded = 0;
+  private readonly meterReading: MeterReading = { voltage: [0, 0, 0], current: [0, 0, 0], power: [0, 0, 0], frequency: 0, energyImport: 0, energyExport: 0 };
+  private readonly recordHal: boolean;
+  private readonly once: boolean;
+  private readonly externalCsms: string | undefined;
+
+  private constructor(scenario: Scenario, options: SimulationOptions) {
+    this.scenario = scenario;
+    this.seed = options.seed ?? scenario.seed;
+    const rng = new Rng(this.seed);
+    this.scheduler = new Scheduler({ realTime: options.realTime ?? false, speed: options.speed ?? 1 });
+    this.trace = new Trace({ keep: options.keepTrace ?? true, ...(options.traceFile ? { file: options.traceFile } : {}) });
+    const board = scenario.board;
+    this.world = new World(
+      worldConfig({
+        phases: board.phases,
+        nominalVoltage: board.nominalVoltage,
+        ratedCurrent: board.ratedCurrent,
+        tethered: board.tetheredCable,
+        contactors: board.contactors,
+        ...(scenario.world as Partial<WorldConfig>),
+      }),
+      rng.fork("world"),
+    );
+    this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
+    this.crypto = new SimCrypto({ seed: this.seed });
+    this.rtcAtZero = scenario.rtcMs;
+    this.recordHal = options.recordHal ?? scenario.recordHal;
+    this.once = options.once ?? false;
+    this.externalCsms = options.csms;
+    this.config = { chargePointId: CHARGE_POINT_ID, ...scenario.config, ...(options.config ?? {}) };
+  }
+
+  static async create(options: SimulationOptions = {}): Promise<Simulation> {
+    const scenario =
+      options.scenario === undefined
+        ? parseScenario(DEMO_SCENARIO, "demo")
+        : typeof options.scenario === "string"
+          ? loadScenario(options.scenario)
+          : options.scenario;
+    const sim = new Simulation(scenario, options);
+    if (options.csms) {
+      sim.config["csmsUrl"] = options.csms;
+    } else {
+      sim.csms = await EmbeddedCsms.start({
+        port: 0,
+        clock: () => sim.trueWallTime(),
+        heartbeatInterval: scenario.csms.heartbeatInterval,
+        bootStatus: scenario.csms.bootStatus,
+        authorize: (idTag: string) => (scenario.csms.rejectTags.includes(idTag) ? "Invalid" : "Accepted"),
+      });
+      sim.config["csmsUrl"] = sim.csms.url;
+    }
+    return sim;
+  }
+
+  /** The true time in the simulated world (what a CSMS's clock says). */
+  trueWallTime(): number {
+    return this.scenario.rtcMs + this.scheduler.now;
+  }
+
+  /** The current boot's HAL (it changes at every reboot). */
+  get hal(): Hal | null {
+    return this.device ? this.device.hal : null;
+  }
+
+  emit(kind: string, fields: Record<string, unknown>): void {
+    this.trace.emit(this.scheduler.now, kind, fields);
+  }
+
+  /** Runs the scenario with the firmware started by `boot`. */
+  async run(boot: Boot): Promise<SimulationResult> {
+    this.boot = boot;
+    for (const ev of this.scenario.events) this.scheduler.at(ev.at, () => this.act(ev));
+    if (this.scenario.meterTraceMs > 0) {
+      const period = this.scenario.meterTraceMs;
+      const tick = () => {
+        this.traceMeter();
+        this.scheduler.after(period, tick);
+      };
+      this.scheduler.at(period, tick);
+    }
+    this.emit("sim", { event: "start", scenario: this.scenario.name, seed: this.seed });
+    await this.powerOn("power-on");
+    await this.scheduler.run(this.scenario.durationMs, () => this.once && this.onceDone());
+    return this.result();
+  }
+
+  private onceDone(): boolean {
+    if (this.sessionsEnded === 0 || !this.csms) return false;
+    return [...this.csms.transactions.values()].some((t) => t.stop !== undefined);
+  }
+
+  private traceMeter(): void {
+    this.world.advance(this.scheduler.now);
+    const m = this.world.readMeter(this.meterReading);
+    const n = this.scenario.board.phases;
+    this.emit("meter", {
+      amps: m.current.slice(0, n).map((a) => Math.round(a * 100) / 100),
+      volts: m.voltage.slice(0, n).map((v) => Math.round(v * 10) / 10),
+      Wh: Math.round(m.energyImport * 100) / 100,
+    });
+  }
+
+  private async powerOn(reason: "power-on" | "software" | "watchdog" | "brownout"): Promise<void> {
+    this.boots++;
+    if (this.storage.isPowerDown) this.storage.reboot();
+    const net = createSimNetwork({
+      scheduler: this.scheduler,
+      expectsReply: ocppCallExpectsReply,
+      onFrame: (dir, text) => this.onFrame(dir, text),
+    });
+    this.net = net;
+    const device: DeviceHal = new DeviceHal({
+      queue: this.scheduler,
+      world: this.world,
+      board: this.scenario.board,
+      storage: this.storage.storage,
+      crypto: this.crypto,
+      network: guardNetwork(net, () => device),
+      rtcAtZero: this.rtcAtZero,
+      bootReason: reason,
+      log: (kind: string, fields: LogFields) => this.onLog(kind, fields),
+      observe: (kind, fields) => this.emit(kind, fields),
+      onRestart: (why) => this.scheduler.post(() => this.reboot(why === "watchdog" ? "watchdog" : "software", 0)),
+      watchdogMs: 5_000,
+      onFirmwareError: (e) => this.onFirmwareError(e),
+    });
+    this.device = device;
+    let hal = device.hal;
+    if (this.recordHal) hal = recordHal(hal, (rec) => this.emit("hal", rec as unknown as Record<string, unknown>));
+    this.emit("sim", { event: "boot", reason, boot: this.boots });
+    await device.guard(() => this.boot!(hal, { ...this.config }));
+  }
+
+  private onLog(kind: string, fields: LogFields): void {
+    if (kind === "session" && fields["event"] === "ended") this.sessionsEnded++;
+    this.emit(kind, fields);
+  }
+
+  private onFrame(dir: "in" | "out", text: string): void {
+    this.ocppFrames++;
+    let frame: unknown = text;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      // keep the raw text: a malformed frame is worth seeing as it was
+    }
+    this.emit("ocpp", { dir, frame });
+    if (dir === "in" && this.inboundHold) {
+      const release = this.inboundHold;
+      this.inboundHold = null;
+      release();
+    }
+  }
+
+  private onFirmwareError(e: unknown): void {
+    if (e instanceof PowerCutError) {
+      // The flash lost power in the middle of an operation: the whole board did.
+      this.scheduler.post(() => this.reboot("power-on", 1_000));
+      return;
+    }
+    const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.firmwareErrors.push(text);
+    this.emit("sim", { event: "firmware-error", error: text });
+  }
+
+  /** Powers the board off (the world sees the contactor coils drop and the pilot go dead), then on again. */
+  private async reboot(reason: "power-on" | "software" | "watchdog", offMs: number): Promise<void> {
+    const device = this.device;
+    if (!device || !device.alive) return;
+    this.rtcAtZero = device.rtcAtZero();
+    device.kill();
+    this.net?.shutdown();
+    this.net = null;
+    this.world.advance(this.scheduler.now);
+    for (let i = 0; i < this.scenario.board.contactors; i++) this.world.setContactor(i as 0 | 1, 0);
+    this.world.setPilotDuty(-1);
+    this.emit("sim", { event: "power-off", reason, offMs });
+    if (offMs > 0) {
+      this.scheduler.after(offMs, () => this.powerOn(reason));
+    } else {
+      await this.powerOn(reason);
+    }
+  }
+
+  private async act(ev: ScenarioEvent): Promise<void> {
+    this.world.advance(this.scheduler.now);
+    this.emit("scenario", { ...ev, at: undefined });
+    switch (ev.do) {
+      case "plug":
+        this.world.plug({ ...this.scenario.ev, ...(ev.ev ?? {}) });
+        break;
+      case "unplug":
+        this.world.unplug();
+        break;
+      case "swipe":
+        this.device?.presentCard(ev.idTag);
+        break;
+      case "remoteStart":
+        await this.csmsCall("RemoteStartTransaction", { connectorId: 1, idTag: ev.idTag });
+        break;
+      case "remoteStop": {
+        const active = this.csms ? [...this.csms.transactions.entries()].filter(([, t]) => t.stop === undefined) : [];
+        const last = active[active.length - 1];
+        if (last) await this.csmsCall("RemoteStopTransaction", { transactionId: last[0] });
+        else this.problems.push(`remoteStop at ${ev.at} ms: no active transaction`);
+        break;
+      }
+      case "weld":
+        this.world.weld(ev.contactor);
+        break;
+      case "rcd":
+        this.world.injectResidualCurrent(ev.acMa, ev.dcMa);
+        break;
+      case "ambient":
+        this.world.setAmbient(ev.c);
+        break;
+      case "cable":
+        this.world.setCable(ev.ohms);
+        break;
+      case "powerCut":
+        this.storage.cutNow();
+        await this.reboot("power-on", ev.offMs);
+        break;
+      case "restart":
+        await this.reboot("software", 0);
+        break;
+      case "network": {
+        const f = this.net?.faults;
+        if (!f) break;
+        if (ev.fault === "blackhole") f.blackhole(true);
+        else if (ev.fault === "refuse") f.refuse(true);
+        else if (ev.fault === "drop") f.dropAll();
+        else {
+          f.blackhole(false);
+          f.refuse(false);
+        }
+        break;
+      }
+    }
+  }
+
+  /** A CSMS-initiated CALL; virtual time stands still until the frame reaches the charger. */
+  private async csmsCall(action: string, payload: Record<string, unknown>): Promise<void> {
+    if (!this.csms) {
+      this.problems.push(`${action}: no embedded CSMS (an external CSMS is used)`);
+      return;
+    }
+    const cp = String(this.config["chargePointId"]);
+    if (!this.csms.isConnected(cp)) {
+      this.problems.push(`${action} at ${this.scheduler.now} ms: the charge point is not connected`);
+      return;
+    }
+    this.inboundHold = this.scheduler.hold(`csms ${action}`);
+    this.csms.call(cp, action, payload).then(
+      (r: unknown) => this.emit("csms", { action, result: r as Record<string, unknown> }),
+      (e: unknown) => this.emit("csms", { action, error: String(e) }),
+    );
+  }
+
+  private result(): SimulationResult {
+    const sessions: SessionSummary[] = [];
+    let validationFailures = 0;
+    if (this.csms) {
+      validationFailures = this.csms.validationFailures.length;
+      for (const [id, t] of this.csms.transactions) {
+        const meterStop = t.stop ? (t.stop["meterStop"] as number) : null;
+        const meterStart = t.start["meterStart"] as number;
+        sessions.push({
+          transactionId: id,
+          idTag: String(t.start["idTag"]),
+          status: this.scenario.csms.rejectTags.includes(String(t.start["idTag"])) ? "Invalid" : "Accepted",
+          meterStart,
+          meterStop,
+          Wh: meterStop === null ? null : meterStop - meterStart,
+          reason: t.stop ? String(t.stop["reason"] ?? "Local") : null,
+        });
+      }
+    }
+    this.world.advance(this.scheduler.now);
+    const problems = [...this.problems];
+    if (this.world.interlockTrips) problems.push(`the hardware interlock had to act ${this.world.interlockTrips} time(s)`);
+    if (this.world.forbiddenCloses) problems.push(`${this.world.forbiddenCloses} contactor close(s) in a forbidden state`);
+    if (this.firmwareErrors.length) problems.push(`${this.firmwareErrors.length} firmware exception(s): ${this.firmwareErrors[0]}`);
+    if (this.scheduler.stats.holdTimeouts) problems.push(`${this.scheduler.stats.holdTimeouts} I/O hold(s) timed out: ${this.scheduler.stats.timedOutHolds.join(", ")}`);
+    if (validationFailures) problems.push(`${validationFailures} OCPP frame(s) failed strict validation`);
+    if (this.once && !sessions.some((s) => s.meterStop !== null && s.status === "Accepted")) problems.push("no completed transaction with an accepted idTag");
+    const res: SimulationResult = {
+      ok: problems.length === 0,
+      problems,
+      scenario: this.scenario.name,
+      seed: this.seed,
+      virtualMs: this.scheduler.now,
+      boots: this.boots,
+      sessions,
+      energyWh: Math.round(this.world.readMeter(this.meterReading).energyImport * 100) / 100,
+      interlockTrips: this.world.interlockTrips,
+      forbiddenCloses: this.world.forbiddenCloses,
+      firmwareErrors: [...this.firmwareErrors],
+      holdTimeouts: this.scheduler.stats.holdTimeouts,
+      validationFailures,
+      ocppFrames: this.ocppFrames,
+      events: this.scheduler.stats.events,
+    };
+    this.emit("sim", { event: "end", ok: res.ok, problems });
+    return res;
+  }
+
+  async close(): Promise<void> {
+    this.device?.kill();
+    this.net?.shutdown();
+    await this.csms?.close();
+    await this.trace.close();
+  }
+}
+
+/**
+ * Wraps the network so that callbacks of a dead boot are never called, and firmware exceptions in them are
+ * reported like any other.
+ */
+function guardNetwork(net: Network, device: () => DeviceHal): Network {
+  const wrap = <C extends new (options: never) => object>(Cls: C): C =>
+    function (this: unknown, options: Record<string, unknown>) {
+      const wrapped: Record<string, unknown> = { ...options };
+      for (const [k, v] of Object.entries(options)) {
+        if (typeof v === "function" && k.startsWith("on")) {
+          wrapped[k] = function (this: unknown, ...args: unknown[]) {
+            const d = device();
+            if (!d.alive) return undefined;
+            return d.guard(() => (v as (...a: unknown[]) => unknown).apply(this, args));
+          };
+        }
+      }
+      return new (Cls as unknown as new (o: unknown) => object)(wrapped);
+    } as unknown as C;
+  return {
+    TCP: wrap(net.TCP),
+    UDP: wrap(net.UDP),
+    WebSocketClient: wrap(net.WebSocketClient),
+    MQTTClient: wrap(net.MQTTClient),
+  };
+}
+
+export type { TraceEvent };
