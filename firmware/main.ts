@@ -104,15 +104,21 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
   });
   ocpp = new ChargePoint16({ hal, config: cfg, session, meter: hw.meterReading, prng });
 
-  const reader = new hal.io.IdReader({
-    onReadable() {
-      const id = this.read();
-      if (id !== undefined) {
-        hal.log.event("card", { idTag: id });
-        session.present(id, "local");
-      }
-    },
-  });
+  // A board without a card reader (free charging, remote start only) is a valid product.
+  let reader: { close(): void } | null = null;
+  try {
+    reader = new hal.io.IdReader({
+      onReadable() {
+        const id = this.read();
+        if (id !== undefined) {
+          hal.log.event("card", { idTag: id });
+          session.present(id, "local");
+        }
+      },
+    });
+  } catch (e) {
+    hal.log.event("device-error", { device: "idreader", code: "absent", message: (e as Error).message });
+  }
 
   loop = new ControlLoop(hal, cfg, core, arbiter, hw, session);
   loop.start();
@@ -167,7 +173,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
       hal.timers.clear(statusTimer);
       loop!.stop();
       ocpp!.stop();
-      reader.close();
+      reader?.close();
       hw.close();
     },
   };
