@@ -14,6 +14,8 @@
 import { readFileSync } from "node:fs";
 import type { Board } from "../hal/index.js";
 import { parseJsonWithLines, JsonSyntaxError, type LineMap } from "./json-lines.js";
+import { evConfig, type EvConfig } from "./models/ev.js";
+import { worldConfig, type WorldConfig } from "./models/world.js";
 
 export type ScenarioEvent =
   | { at: number; do: "plug"; ev?: Record<string, unknown> }
@@ -229,6 +231,19 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     events.push(out as ScenarioEvent);
   });
   events.sort((a, b) => a.at - b.at);
+  // The models validate their own parameters: report their complaint at the right line.
+  const check = (path: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      bad(path, (e as Error).message);
+    }
+  };
+  check("ev", () => evConfig(obj("ev") as Partial<EvConfig>));
+  (eventsIn as Array<Record<string, unknown>>).forEach((e, i) => {
+    if (e["do"] === "plug" && e["ev"] !== undefined) check(`events[${i}].ev`, () => evConfig({ ...obj("ev"), ...(e["ev"] as object) } as Partial<EvConfig>));
+  });
+  check("world", () => worldConfig({ phases: board.phases, ...(obj("world") as Partial<WorldConfig>) }));
   const meterTraceMs = parseDuration(root["meterTrace"] ?? 1000);
   if (!Number.isFinite(meterTraceMs)) bad("meterTrace", "must be a duration (0 = off)");
   if (root["recordHal"] !== undefined && typeof root["recordHal"] !== "boolean") bad("recordHal", "must be true or false");
