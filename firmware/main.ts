@@ -71,7 +71,8 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
   hal.log.event("boot", { version: FIRMWARE_VERSION, reason: hal.system.bootReason, model: board.model, phases: board.phases, period: cfg.controlPeriodMs });
 
   const prng = Prng.fromBytes(hal.crypto.randomBytes(4));
-  const arbiter = new LimitArbiter();
+  const arbiter = new LimitArbiter(hal.clock);
+  arbiter.setPhases(board.phases);
   arbiter.set("hardware", board.ratedCurrent, `${board.model} rating`);
   arbiter.set("installer", cfg.installerCurrentLimit, "installerCurrentLimit");
   const core = new ChargingCore(coreConfig(cfg, hal));

@@ -33,6 +33,7 @@ export class ControlLoop {
   private lastDuty = -2;
   private lastCable = -1;
   private lastTemp = NaN;
+  private lastPhases = 0;
   private readonly curve: Array<[number, number]>;
   /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
   readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0 };
@@ -130,6 +131,10 @@ export class ControlLoop {
     if (out.duty !== this.lastDuty) {
       this.lastDuty = out.duty;
       hw.pilot.write(out.duty);
+    }
+    if (out.phasesActive !== this.lastPhases) {
+      this.lastPhases = out.phasesActive;
+      this.arbiter.setPhases(out.phasesActive);
     }
     if (out.cableAmps !== this.lastCable) {
       this.lastCable = out.cableAmps;

@@ -1,0 +1,33 @@
+/** `npm run bench`: the project's figures, one table. Deterministic rows (XS meters) and timed rows (Node). */
+import { statSync } from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchNode, type BenchRow } from "./bench-node.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  try {
+    const { benchXs } = (await import("./xs/bench-xs.js")) as { benchXs: () => Promise<BenchRow[]> };
+    rows.push(...(await benchXs()));
+  } catch (e) {
+    rows.push({ name: "XS rows unavailable", value: 0, unit: "", note: (e as Error).message.split("\n")[0] });
+  }
+  rows.push(...benchNode());
+  for (const f of ["dist/firmware.js", "dist/xs-guest.js"]) {
+    try {
+      rows.push({ name: `bundle ${f}`, value: statSync(path.join(root, f)).size, unit: "bytes" });
+    } catch {
+      rows.push({ name: `bundle ${f}`, value: 0, unit: "bytes", note: "not built (npm run build)" });
+    }
+  }
+  const w = Math.max(...rows.map((r) => r.name.length));
+  process.stdout.write(`${"figure".padEnd(w)}  ${"value".padStart(12)}  unit   note\n${"-".repeat(w + 40)}\n`);
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(w)}  ${String(r.value).padStart(12)}  ${r.unit.padEnd(5)}  ${r.note ?? ""}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
