@@ -21,6 +21,8 @@ export interface BundleOptions {
   globalName?: string;
   /** "esm": the firmware alone; "iife": the XS guest (firmware + bridge). Default "esm". */
   format?: "esm" | "iife";
+  /** For iife: the module providing installGuest(start, extra) (default tools/xs/guest.ts; the bench uses tools/xs/bench-guest.ts). */
+  guest?: string;
   /** Minify (default false: readable stack traces in XS). */
   minify?: boolean;
 }
@@ -47,7 +49,7 @@ export async function bundleFirmware(root: string, options: BundleOptions = {}):
     absWorkingDir: path.resolve(root),
     ...(options.globalName ? { globalName: options.globalName } : {}),
   };
-  const guestPath = path.resolve(root, "tools/xs/guest.ts");
+  const guestPath = path.resolve(root, options.guest ?? "tools/xs/guest.ts");
   const entryPath = path.resolve(root, entry);
   const result =
     format === "esm"
@@ -85,7 +87,7 @@ export function checkSelfContained(text: string, metafile: Metafile | undefined,
   }
   if (/\b__require\b/.test(text)) problems.push("esbuild require shim (__require) present");
   if (/(^|[^.\w$])require\s*\(/m.test(text)) problems.push("require( present");
-  if (/^\s*import\s*[\w{*"']/m.test(text)) problems.push("static import statement present");
+  if (/^\s*import(?:\s+[\w{*$]|\s*["'{*])/m.test(text)) problems.push("static import statement present");
   if (/(^|[^.\w$])import\s*\(/m.test(text)) problems.push("dynamic import( present");
   if (problems.length) throw new Error(`bundle ${file} is not self-contained:\n  ${problems.join("\n  ")}`);
 }

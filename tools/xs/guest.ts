@@ -15,7 +15,7 @@
  *   {op:"timer.set", a:[delay, repeat?]}         → host timer id
  * where `id` is a number (an instance) or a service name ("clock", "timers", "storage.flash", ...).
  * Host → XS: {op:"start", config}, {op:"cb", id, name, args}, {op:"timer", id}, {op:"status"}, {op:"stop"},
- * {op:"gc"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
+ * {op:"handle", m, a} (another method of the firmware handle), {op:"gc"}, {op:"stats"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
  */
 import type { Hal } from "../../hal/index.js";
 import { assignInto, decodeMessage, encodeMessage, makeError, type Json, type WireHooks } from "./wire.js";
@@ -201,6 +201,13 @@ export function makeBridgedHal(): Hal {
   return hal as unknown as Hal;
 }
 
+/** A Hal with only the clock bridged (for the bridge benchmark, before any firmware start). */
+function makeBridgedClockOnly(): Hal {
+  const clock = Object.create(protoFor("service:clock", { methods: ["now"], props: [] })) as object;
+  ids.set(clock, "clock");
+  return { clock } as unknown as Hal;
+}
+
 function errorReply(e: unknown): { x: { [key: string]: Json } } {
   if (e instanceof Error) {
     const x: { [key: string]: Json } = { name: String(e.name), message: String(e.message) };
@@ -259,6 +266,20 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
       case "stop":
         if (handle && typeof handle.stop === "function") handle.stop();
         return undefined;
+      case "handle": {
+        // Any other method of the firmware handle (e.g. present(idTag)).
+        const fn = handle ? (handle as unknown as Record<string, unknown>)[msg.m as string] : undefined;
+        if (typeof fn !== "function") throw new TypeError(`firmware handle has no method ${String(msg.m)}`);
+        return (fn as (...a: unknown[]) => unknown).apply(handle, (msg.a as unknown[]) ?? []);
+      }
+      case "benchBridge": {
+        // n bridged clock.now() calls: the bridge's per-call cost (needs a HAL with a clock attached on the host).
+        const n = msg.n as number;
+        const b = hal ?? makeBridgedClockOnly();
+        let last = 0;
+        for (let i = 0; i < n; i++) last = b.clock.now();
+        return last;
+      }
       case "gc":
         if (g.gc) g.gc();
         return undefined;

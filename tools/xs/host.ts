@@ -20,7 +20,28 @@ import { type as osType } from "node:os";
 import { xsnap } from "@agoric/xsnap";
 import type { Hal } from "../../hal/index.js";
 import type { Descriptor, HalShape } from "./guest.js";
+import { DeadHalError } from "../../simulator/core/devices.js";
+import { PowerCutError } from "../../simulator/storage/power.js";
 import { decodeMessage, encodeMessage, isPlain, makeError, type Json, type WireHooks } from "./wire.js";
+
+/**
+ * Simulator error classes that cross XS and come back: rebuilt as the same class on the host, so the
+ * simulator's `instanceof DeadHalError` / `instanceof PowerCutError` checks behave as on Node.
+ */
+const HOST_ERRORS: Record<string, new (message?: string) => Error> = {
+  DeadHalError: DeadHalError as unknown as new (message?: string) => Error,
+  PowerCutError,
+};
+
+function hostError(x: { [key: string]: Json }): Error {
+  const C = typeof x.name === "string" ? HOST_ERRORS[x.name] : undefined;
+  if (C) {
+    const e = new C(typeof x.message === "string" ? x.message : undefined);
+    if (typeof x.message === "string") e.message = x.message;
+    return e;
+  }
+  return makeError(x);
+}
 
 type Worker = Awaited<ReturnType<typeof xsnap>>;
 
@@ -162,15 +183,16 @@ export class XsFirmware {
   /** The Node-side HAL of the current boot (recorded or not) that the firmware's requests are served from. */
   attach(hal: Hal): void {
     this.hal = hal;
-    this.services = new Map<string, object>([
+    const entries: Array<[string, object | undefined]> = [
       ["clock", hal.clock],
       ["timers", hal.timers],
       ["crypto", hal.crypto],
       ["log", hal.log],
       ["system", hal.system],
-      ["storage.flash", hal.storage.flash],
-      ["storage.keyValue", hal.storage.keyValue],
-    ]);
+      ["storage.flash", hal.storage?.flash],
+      ["storage.keyValue", hal.storage?.keyValue],
+    ];
+    this.services = new Map(entries.filter((e): e is [string, object] => e[1] !== undefined));
   }
 
   /** Calls the firmware's start(hal, config) inside XS. */
@@ -237,7 +259,7 @@ export class XsFirmware {
     const { reply, meterUsage } = await this.worker.issueCommand(encodeMessage(message, this.hooks));
     const m = this.meter(kind, meterUsage);
     const rep = decodeMessage(reply, this.hooks) as Reply;
-    if (rep.x) throw makeError(rep.x);
+    if (rep.x) throw hostError(rep.x);
     return { ...m, value: rep.r };
   }
 

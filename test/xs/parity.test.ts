@@ -1,0 +1,52 @@
+/**
+ * Parity: the same scenario with the real firmware on Node (in this process) and on the real XS engine
+ * (child process tools/xs/run.js, HAL bridged to the same simulator) must give the same trace: every
+ * event, recorded HAL calls and OCPP frames included, with the same virtual timestamps.
+ * The embedded CSMS listens on a random port: port numbers are the one thing normalised.
+ */
+import test from "ava";
+import { readFile, mkdir } from "node:fs/promises";
+import * as path from "node:path";
+import { start } from "../../firmware/main.js";
+import { Simulation } from "../../simulator/simulation.js";
+import { bundleXsGuest } from "../../tools/bundle.js";
+import { firstDifference, root, runChild } from "./fixtures/util.js";
+
+const scenario = path.join(root, "test/xs/fixtures/short.json");
+
+function normalise(events: unknown[]): unknown[] {
+  return events.map((e) => JSON.parse(JSON.stringify(e).replace(/(127\.0\.0\.1|localhost):\d+/g, "$1:PORT")) as unknown);
+}
+
+test("short charging session: XS trace equals Node trace (HAL calls, OCPP frames, virtual time)", async (t) => {
+  const outDir = path.join(root, "build/test/xs/out");
+  await mkdir(outDir, { recursive: true });
+  const guest = await bundleXsGuest(root, { outFile: "build/test/xs/parity-guest.js" });
+  const traceFile = path.join(outDir, "parity-xs.trace.jsonl");
+  const xsRun = runChild(path.join(root, "build/tools/xs/run.js"), ["--scenario", scenario, "--trace", traceFile, "--bundle", guest.file]);
+
+  const sim = await Simulation.create({ scenario, recordHal: true });
+  const nodeResult = await sim.run((hal, config) => start(hal, config));
+  const nodeTrace = normalise(sim.trace.events);
+  await sim.close();
+
+  const child = await xsRun;
+  t.is(child.code, 0, child.stderr);
+  const summary = JSON.parse(child.stdout.trim().split("\n").pop()!) as { ok: boolean; interlockTrips: number; boots: number; xs: Array<{ reentrantCallbacks: number }> };
+  const xsTrace = normalise(
+    (await readFile(traceFile, "utf8"))
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as unknown),
+  );
+
+  const diff = firstDifference(nodeTrace, xsTrace);
+  if (diff) t.log(`first difference at event ${diff.index} (of ${nodeTrace.length} / ${xsTrace.length}):\n  node: ${diff.a}\n  xs:   ${diff.b}`);
+  t.is(diff, null);
+  t.true(nodeTrace.length > 1000, `only ${nodeTrace.length} events`);
+  t.true(nodeTrace.some((e) => (e as { kind: string }).kind === "hal"));
+  t.true(nodeTrace.some((e) => (e as { kind: string }).kind === "ocpp"));
+  t.is(summary.ok, nodeResult.ok);
+  t.is(summary.interlockTrips, nodeResult.interlockTrips);
+  t.is(summary.xs[0]!.reentrantCallbacks, 0);
+});
