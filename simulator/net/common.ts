@@ -51,6 +51,19 @@ export function toHalError(err: unknown, fallback = "EIO"): HalError {
   return { code, message };
 }
 
+/** A socket/TLS/WebSocket error to a HalError: TLS failures are "ETLS", Node's E* codes are kept. */
+export function classifyError(err: unknown, fallback = "EIO"): HalError {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = e && typeof e.code === "string" ? e.code : "";
+  const message = e && typeof e.message === "string" ? e.message : String(err);
+  if (/CERT|TLS|SSL|SELF_SIGNED|HOSTNAME|ALTNAME/.test(code) || /certificate|self[- ]signed|altname|SSL routines|TLS/i.test(message)) {
+    return { code: "ETLS", message };
+  }
+  if (/subprotocol/i.test(message)) return { code: "EPROTOCOL", message };
+  if (code.startsWith("E") && !code.startsWith("ERR_")) return { code, message };
+  return { code: fallback, message };
+}
+
 /** Copies BufferLike bytes into a Node Buffer; throws TypeError for anything else. */
 export function bufferFrom(data: unknown, what = "data"): Buffer {
   if (data instanceof ArrayBuffer) return Buffer.from(new Uint8Array(data).slice());

@@ -29,6 +29,7 @@ import {
   checkOptions,
   checkPort,
   checkString,
+  classifyError,
   halError,
   tlsOptions,
   toHalError,
@@ -89,7 +90,7 @@ class PacketGate extends Duplex {
       }
     });
     socket.on("end", () => this.lost({ code: "EOF", message: "closed by broker" }, null));
-    socket.on("error", (err) => this.lost(toHalError(err, "ECONNRESET"), err));
+    socket.on("error", (err) => this.lost(classifyError(err, "ECONNRESET"), err));
     socket.on("close", () => this.lost({ code: "ECONNRESET", message: "connection closed" }, null));
   }
 
@@ -338,7 +339,7 @@ export function mqttClientClass(ctx: NetContext): new (options: MQTTClientOption
         let e;
         if (typeof err.code === "number") e = halError(`EMQTT_CONNACK_${err.code}`, err.message);
         else if (/keepalive timeout/i.test(err.message)) e = halError("ETIMEDOUT", err.message);
-        else e = toHalError(err, "EMQTT");
+        else e = classifyError(err, "EMQTT");
         this.#releaseOps();
         this.fail(e, () => this.#options.onError);
       });

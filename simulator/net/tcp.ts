@@ -21,9 +21,9 @@ import {
   checkOptions,
   checkPort,
   checkString,
+  classifyError,
   halError,
   tlsOptions,
-  toHalError,
   type NetContext,
   type TlsNodeOptions,
 } from "./common.js";
@@ -139,7 +139,7 @@ export function tcpClass(ctx: NetContext): new (options: TCPOptions) => TCP {
         this.releaseReply();
       });
       socket.on("end", () => this.#lost(halError("EOF", `${this.label}: closed by peer`)));
-      socket.on("error", (err) => this.#lost(toHalError(err, "ECONNRESET")));
+      socket.on("error", (err) => this.#lost(classifyError(err, "ECONNRESET")));
       socket.on("close", () => this.#lost(halError("ECONNRESET", `${this.label}: connection closed`)));
     }
 

@@ -19,6 +19,7 @@ import {
   bufferFrom,
   checkCallback,
   checkOptions,
+  classifyError,
   halError,
   tlsOptions,
   toHalError,
@@ -291,11 +292,5 @@ export function webSocketClientClass(ctx: NetContext): new (options: WebSocketCl
 }
 
 function wsErrorToHal(err: Error): HalError {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === "string" && code.startsWith("E") && !code.startsWith("ERR_")) return toHalError(err);
-  if (/subprotocol/i.test(err.message)) return halError("EPROTOCOL", err.message);
-  if (/certificate|self[- ]signed|SSL|TLS|altname/i.test(err.message) || (typeof code === "string" && /CERT|TLS|SSL/.test(code))) {
-    return halError("ETLS", err.message);
-  }
-  return toHalError(err, "EIO");
+  return classifyError(err, "EIO");
 }
