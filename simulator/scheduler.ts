@@ -4,9 +4,11 @@
  *
  * Determinism with real sockets: every piece of real I/O whose answer the simulation waits for takes a
  * `hold()` before it starts (a WebSocket connect, an OCPP CALL sent to the embedded CSMS). While any hold
- * is active, virtual time does not advance; events arriving from the real world are `post()`ed and run at
- * the current virtual time, in arrival order. So the CSMS's answer to a CALL lands at the same virtual
- * instant in every run, however slow the machine is.
+ * is active, nothing else runs in virtual time — not even other events due at the same instant — until the
+ * real world answers. Deliveries from the real world are `postExternal()`ed; the simulation's own follow-up
+ * work is `post()`ed. Order of execution: the simulation's posts, then real-world deliveries, then (only when
+ * nothing is held) the next virtual event. So the CSMS's answer to a CALL lands at the same point of the
+ * event sequence in every run, however slow the machine is.
  *
  * Event functions may return a promise (the XS bridge does): the scheduler awaits it before the next event,
  * so the firmware always sees one event at a time, as on the device.
@@ -44,6 +46,7 @@ export type Release = () => void;
 export class Scheduler {
   private readonly heap: Entry[] = [];
   private readonly posted: Task[] = [];
+  private readonly external: Task[] = [];
   private readonly cancelled = new Set<number>();
   private seq = 0;
   private nextId = 1;
@@ -107,6 +110,15 @@ export class Scheduler {
    * Freezes virtual time until the returned function is called (idempotent), or until holdTimeoutMs of real
    * time passes (then it is counted as a timeout: tests treat that as a failure of determinism).
    */
+  /**
+   * Delivers something from the real world (a socket's data, a connection result): runs at the current
+   * virtual time after the simulation's own posted work, in arrival order.
+   */
+  postExternal(fn: Task): void {
+    this.external.push(fn);
+    this.wake();
+  }
+
   hold(label: string): Release {
     this.activeHolds++;
     this.stats.holds++;
@@ -152,20 +164,17 @@ export class Scheduler {
       for (;;) {
         if (this.stopped) return;
         if (done && done()) return;
-        const posted = this.posted.shift();
+        const posted = this.posted.shift() ?? this.external.shift();
         if (posted) {
           await this.exec(posted);
           continue;
         }
-        const next = this.peek();
         if (this.activeHolds > 0) {
-          if (next && next.t <= this._now) {
-            await this.exec(this.pop().fn);
-          } else {
-            await this.sleep(Infinity);
-          }
+          // Waiting for the real world: nothing else may run, or the order would depend on its speed.
+          await this.sleep(Infinity);
           continue;
         }
+        const next = this.peek();
         if (!next) {
           if (this._now >= until) return;
           // Nothing to do in virtual time: wait for the real world (or the end).

@@ -41,6 +41,12 @@ export interface SimulationOptions {
 
 export type Boot = (hal: Hal, config: Record<string, unknown>) => unknown;
 
+/** The local-UI hooks of firmware/main.ts FirmwareHandle that the "limit" and "availability" actions use. */
+interface FirmwareHooks {
+  setUserLimit?(amps: number | null): void;
+  setAvailable?(available: boolean): void;
+}
+
 export interface SessionSummary {
   transactionId: number;
   idTag: string;
@@ -97,11 +103,12 @@ export class Simulation {
   private device: DeviceHal | null = null;
   private net: SimNetwork | null = null;
   private boot: Boot | null = null;
+  /** What the boot function returned (firmware/main.ts FirmwareHandle on Node), for the local-UI actions. */
+  private firmware: FirmwareHooks | null = null;
   private boots = 0;
   private rtcAtZero: number;
   private readonly firmwareErrors: string[] = [];
   private readonly problems: string[] = [];
-  private inboundHold: (() => void) | null = null;
   private ocppFrames = 0;
   private sessionsEnded = 0;
   private readonly meterReading: MeterReading = { voltage: [0, 0, 0], current: [0, 0, 0], power: [0, 0, 0], frequency: 0, energyImport: 0, energyExport: 0 };
@@ -153,6 +160,7 @@ export class Simulation {
         heartbeatInterval: scenario.csms.heartbeatInterval,
         bootStatus: scenario.csms.bootStatus,
         authorize: (idTag: string) => (scenario.csms.rejectTags.includes(idTag) ? "Invalid" : "Accepted"),
+        hold: (label: string) => sim.scheduler.hold(label),
       });
       sim.config["csmsUrl"] = sim.csms.url;
     }
@@ -235,7 +243,8 @@ export class Simulation {
     let hal = device.hal;
     if (this.recordHal) hal = recordHal(hal, (rec) => this.emit("hal", rec as unknown as Record<string, unknown>));
     this.emit("sim", { event: "boot", reason, boot: this.boots });
-    await device.guard(() => this.boot!(hal, { ...this.config }));
+    const handle = await device.guard(() => this.boot!(hal, { ...this.config }));
+    this.firmware = handle !== null && typeof handle === "object" ? (handle as FirmwareHooks) : null;
   }
 
   private onLog(kind: string, fields: LogFields): void {
@@ -252,11 +261,6 @@ export class Simulation {
       // keep the raw text: a malformed frame is worth seeing as it was
     }
     this.emit("ocpp", { dir, frame });
-    if (dir === "in" && this.inboundHold) {
-      const release = this.inboundHold;
-      this.inboundHold = null;
-      release();
-    }
   }
 
   private onFirmwareError(e: unknown): void {
@@ -331,6 +335,28 @@ export class Simulation {
       case "restart":
         await this.reboot("software", 0);
         break;
+      case "limit":
+      case "availability": {
+        const fw = this.device?.alive ? this.firmware : null;
+        const fn = ev.do === "limit" ? fw?.setUserLimit : fw?.setAvailable;
+        if (!fw || typeof fn !== "function") {
+          this.problems.push(`${ev.do} at ${ev.at} ms: the running firmware has no ${ev.do === "limit" ? "setUserLimit" : "setAvailable"} hook`);
+          break;
+        }
+        const device = this.device!;
+        device.guard(() => (ev.do === "limit" ? fw.setUserLimit!(ev.amps) : fw.setAvailable!(ev.available)));
+        break;
+      }
+      case "overheat":
+        try {
+          this.world.thermal.overheat(ev.sensor, ev.factor);
+        } catch (e) {
+          this.problems.push(`overheat at ${ev.at} ms: ${(e as Error).message}`);
+        }
+        break;
+      case "pilotShort":
+        this.world.shortPilot(ev.on);
+        break;
       case "network": {
         const f = this.net?.faults;
         if (!f) break;
@@ -346,7 +372,7 @@ export class Simulation {
     }
   }
 
-  /** A CSMS-initiated CALL; virtual time stands still until the frame reaches the charger. */
+  /** A CSMS-initiated CALL; the CSMS holds virtual time until the charger has answered. */
   private async csmsCall(action: string, payload: Record<string, unknown>): Promise<void> {
     if (!this.csms) {
       this.problems.push(`${action}: no embedded CSMS (an external CSMS is used)`);
@@ -357,7 +383,6 @@ export class Simulation {
       this.problems.push(`${action} at ${this.scheduler.now} ms: the charge point is not connected`);
       return;
     }
-    this.inboundHold = this.scheduler.hold(`csms ${action}`);
     this.csms.call(cp, action, payload).then(
       (r: unknown) => this.emit("csms", { action, result: r as Record<string, unknown> }),
       (e: unknown) => this.emit("csms", { action, error: String(e) }),

@@ -171,7 +171,7 @@ export abstract class SimConnection {
 
   /** Posts a firmware callback: runs at the current virtual time unless the instance was closed meanwhile. */
   protected post(fn: () => unknown): void {
-    this.ctx.scheduler.post(() => {
+    this.ctx.scheduler.postExternal(() => {
       if (this.closed) return undefined;
       return fn();
     });
