@@ -31,11 +31,29 @@ export interface TxStore {
   all(): TxMessage[];
 }
 
+/**
+ * RAM store, bounded: when full, the oldest droppable message (an intermediate MeterValues) is dropped to make
+ * room; a start or a stop is never dropped (past the bound they are still kept: losing them is worse).
+ */
 export class MemoryTxStore implements TxStore {
   private readonly items: TxMessage[] = [];
   private seq = 0;
+  /** Messages dropped to stay within the bound. */
+  dropped = 0;
+
+  constructor(private readonly capacity = 100) {}
 
   append(message: Omit<TxMessage, "seq">): number {
+    if (this.items.length >= this.capacity) {
+      const i = this.items.findIndex((m) => m.droppable);
+      if (i >= 0) {
+        this.items.splice(i, 1);
+        this.dropped++;
+      } else if (message.droppable) {
+        this.dropped++;
+        return 0;
+      }
+    }
     const seq = ++this.seq;
     this.items.push({ ...message, seq });
     return seq;
