@@ -18,11 +18,25 @@ import { thermalLimit } from "./thermal.js";
 
 /** Read the meter and temperatures every N ticks (they change slowly; a pilot change must not wait). */
 const SLOW_INPUT_PERIOD_MS = 100;
+/**
+ * A pilot/PP sample that differs from the debounced state is confirmed by re-sampling after this long (ms)
+ * rather than at the next period: debouncing over whole periods would make the reaction to C->B or an unplug
+ * (debounceSamples - 1) periods late, e.g. 200 ms at 100 ms, and IEC 61851-1 allows 100 ms for C->B. At most
+ * debounceSamples such extra ticks per period, so a pilot that keeps flickering cannot raise the tick rate more.
+ */
+export const PILOT_RESAMPLE_MS = 1;
 
 export class ControlLoop {
   readonly inputs: CoreInputs;
   readonly outputs: CoreOutputs;
   private timer: TimerId | 0 = 0;
+  private fastTimer: TimerId | 0 = 0;
+  private fastLeft = 0;
+  private readonly fastTick = (): void => {
+    this.fastTimer = 0;
+    this.stats.resampleTicks++;
+    this.tick();
+  };
   private slowEvery: number;
   private tickCount = 0;
   private lastState = "";
@@ -36,7 +50,7 @@ export class ControlLoop {
   private lastPhases = 0;
   private readonly curve: Array<[number, number]>;
   /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
-  readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0 };
+  readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0, resampleTicks: 0 };
   private nextDue = 0;
 
   constructor(
@@ -79,6 +93,8 @@ export class ControlLoop {
   stop(): void {
     if (this.timer) this.hal.timers.clear(this.timer);
     this.timer = 0;
+    if (this.fastTimer) this.hal.timers.clear(this.fastTimer);
+    this.fastTimer = 0;
   }
 
   /** Runs a tick now (an interrupt-style input changed). */
@@ -92,6 +108,7 @@ export class ControlLoop {
     const late = now - this.nextDue;
     if (late > this.stats.maxLateMs) this.stats.maxLateMs = late;
     this.nextDue = now + this.config.controlPeriodMs;
+    this.fastLeft = this.config.pilotDebounceSamples;
     this.tick();
   }
 
@@ -140,6 +157,11 @@ export class ControlLoop {
       this.lastCable = out.cableAmps;
       if (out.cableAmps > 0) this.arbiter.set("cable", out.cableAmps, "proximity");
       else this.arbiter.clear("cable");
+    }
+    // A pilot/PP change is being debounced: confirm it within milliseconds, not periods.
+    if (this.fastTimer === 0 && this.fastLeft > 0 && this.timer !== 0 && this.core.inputPending) {
+      this.fastLeft--;
+      this.fastTimer = hal.timers.set(this.fastTick, PILOT_RESAMPLE_MS);
     }
     hal.system.feedWatchdog();
     this.stats.ticks++;

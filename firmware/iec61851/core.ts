@@ -301,6 +301,15 @@ export class ChargingCore {
     return this.loadOpens;
   }
 
+  /**
+   * True while a pilot or PP sample differs from the debounced state and has not yet been confirmed by
+   * debounceSamples equal samples: the caller should sample again soon (the control loop re-samples after
+   * 1 ms instead of waiting a whole period, so the debounce does not add periods to the reaction time).
+   */
+  get inputPending(): boolean {
+    return (this.cand !== -1 && this.candN < this.debounce) || this.ppN < this.debounce;
+  }
+
   /** Phase switches made in the current session. */
   get phaseSwitches(): number {
     return this.switches;
