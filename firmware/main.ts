@@ -38,6 +38,13 @@ export interface FirmwareHandle {
   status(): FirmwareStatus;
   /** Presents an identification as the card reader would (also used by local UIs). */
   present(idTag: string): void;
+  /**
+   * A local "user" limit claim (a display, an app on the LAN, the simulator's "limit" action), A per phase;
+   * null withdraws it. It takes part in the arbiter like any other claim (lowest wins). RangeError outside 0..80.
+   */
+  setUserLimit(amps: number | null): void;
+  /** Operative (true) or inoperative (false) connector, as OCPP ChangeAvailability would set it. */
+  setAvailable(available: boolean): void;
   /** Stops the loop and closes the devices: the contactor opens, PWM goes to +12 V. */
   stop(): void;
 }
@@ -168,6 +175,18 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     config: cfg,
     status,
     present: (idTag: string) => session.present(idTag, "local"),
+    setUserLimit(amps: number | null) {
+      if (amps === null) {
+        arbiter.clear("user");
+        return;
+      }
+      if (typeof amps !== "number" || !(amps >= 0 && amps <= 80)) throw new RangeError(`user limit must be in 0..80 A or null, got ${String(amps)}`);
+      arbiter.set("user", amps, "user limit");
+    },
+    setAvailable(available: boolean) {
+      if (typeof available !== "boolean") throw new TypeError("available must be a boolean");
+      session.setAvailable(available);
+    },
     stop() {
       if (stopped) return;
       stopped = true;

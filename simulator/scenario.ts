@@ -29,7 +29,11 @@ export type ScenarioEvent =
   | { at: number; do: "cable"; ohms: number }
   | { at: number; do: "powerCut"; offMs: number }
   | { at: number; do: "restart" }
-  | { at: number; do: "network"; fault: "blackhole" | "restore" | "drop" | "refuse" };
+  | { at: number; do: "network"; fault: "blackhole" | "restore" | "drop" | "refuse" }
+  | { at: number; do: "limit"; amps: number | null }
+  | { at: number; do: "availability"; available: boolean }
+  | { at: number; do: "overheat"; sensor: string; factor: number }
+  | { at: number; do: "pilotShort"; on: boolean };
 
 export interface Scenario {
   name: string;
@@ -87,7 +91,7 @@ export function parseDuration(v: unknown): number {
   return pos === s.length ? total : NaN;
 }
 
-type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault";
+type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps";
 const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
   plug: { ev: { type: "object", required: false } },
   unplug: {},
@@ -101,6 +105,10 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   powerCut: { offMs: { type: "duration", required: false } },
   restart: {},
   network: { fault: { type: "fault", required: true } },
+  limit: { amps: { type: "amps", required: true } },
+  availability: { available: { type: "boolean", required: true } },
+  overheat: { sensor: { type: "string", required: true }, factor: { type: "number", required: false } },
+  pilotShort: { on: { type: "boolean", required: false } },
 };
 
 const TOP_KEYS = ["name", "seed", "duration", "rtc", "board", "world", "config", "ev", "csms", "recordHal", "meterTrace", "events", "description"];
@@ -216,6 +224,14 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
           if (v !== 0 && v !== 1) bad(`${p}.${k}`, "must be 0 or 1");
           out[k] = v;
           break;
+        case "boolean":
+          if (typeof v !== "boolean") bad(`${p}.${k}`, "must be true or false");
+          out[k] = v;
+          break;
+        case "amps":
+          if (v !== null && (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 80)) bad(`${p}.${k}`, "must be a number in 0..80 (A) or null (withdraw the claim)");
+          out[k] = v;
+          break;
         case "fault":
           if (!["blackhole", "restore", "drop", "refuse"].includes(v as string)) bad(`${p}.${k}`, "must be blackhole, restore, drop or refuse");
           out[k] = v;
@@ -228,6 +244,12 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
       out["dcMa"] = out["dcMa"] ?? 0;
     }
     if (kind === "powerCut" && out["offMs"] === undefined) out["offMs"] = 2000;
+    if (kind === "pilotShort" && out["on"] === undefined) out["on"] = true;
+    if (kind === "overheat") {
+      if (out["factor"] === undefined) out["factor"] = 5;
+      if (!((out["factor"] as number) >= 1)) bad(`${p}.factor`, "must be a number >= 1 (1 clears the fault)");
+      if (!board.temperatureSensors.includes(out["sensor"] as string)) bad(`${p}.sensor`, `unknown sensor; this board has: ${board.temperatureSensors.join(", ")}`);
+    }
     events.push(out as ScenarioEvent);
   });
   events.sort((a, b) => a.at - b.at);

@@ -88,6 +88,8 @@ export class DeviceHal {
   private synced = false;
   private lastFeed = 0;
   private readonly cards: string[] = [];
+  /** The physical pilot band at the last pilot sample ("" before the first), for the "ev" trace event. */
+  private lastBand = "";
   private readers: Array<{ inst: IdReader; cb: ((this: IdReader) => void) | undefined }> = [];
   private readonly q: EventQueue;
   private readonly world: World;
@@ -250,6 +252,14 @@ export class DeviceHal {
         if (this.closed) throw new Error("closed");
         world.advance(q.now);
         world.samplePilot(into);
+        // Trace the physical pilot (noise-free band) at the first sample that sees it change: the moment
+        // the firmware could first know, which is what reaction times are measured from.
+        const band = world.pilotState() ?? "invalid";
+        if (band !== self.lastBand) {
+          self.lastBand = band;
+          const ev = world.ev;
+          o.observe("ev", { state: band, ev: ev === null ? "A" : ev.state() });
+        }
         return into;
       }
       get duty(): number {
@@ -285,6 +295,7 @@ export class DeviceHal {
         const c = contactorCallbacks[index];
         if (c) self.deliver(c.inst, c.cb);
       } else if (what === "rcm") {
+        o.observe("rcm", { status: world.rcmStatus() });
         for (const r of rcmCallbacks) self.deliver(r.inst, r.cb);
       } else if (what === "interlock") {
         o.observe("interlock", { trips: world.interlockTrips, cause: world.lastInterlockCause });

@@ -43,8 +43,8 @@ import type { EvConfig, EvInputs } from "./ev.js";
 import { GridModel } from "./grid.js";
 import type { GridConfig } from "./grid.js";
 import { MeterModel } from "./meter.js";
-import { DEFAULT_PILOT_CIRCUIT, isValidDuty, pilotBand, pilotLevels, samplePilot } from "./pilot-circuit.js";
-import type { PilotCircuitParams, PilotState } from "./pilot-circuit.js";
+import { DEFAULT_PILOT_CIRCUIT, PILOT_SHORT, isValidDuty, pilotBand, pilotLevels, samplePilot } from "./pilot-circuit.js";
+import type { PilotCircuitParams, PilotLoad, PilotState } from "./pilot-circuit.js";
 import { RcdModel } from "./rcd.js";
 import type { RcdConfig } from "./rcd.js";
 import { RelayModel } from "./relay.js";
@@ -148,6 +148,7 @@ export class World {
   private refused = 0;
   private cause = 0;
   private unplugsLoaded = 0;
+  private shorted = false;
 
   constructor(config: Partial<WorldConfig>, rng: Rng) {
     this.config = worldConfig(config);
@@ -247,8 +248,14 @@ export class World {
 
   /** The physical pilot's band (noise-free high level), or null between bands. */
   pilotState(): PilotState | null {
-    pilotLevels(this.duty, this.evModel !== null ? this.evModel.pilotLoad() : null, this.scratch, this.pilotParams);
+    pilotLevels(this.duty, this.pilotLoad(), this.scratch, this.pilotParams);
     return pilotBand(this.scratch.high);
+  }
+
+  /** What loads the pilot wire: a short (pilotShort), the EV, or nothing. */
+  private pilotLoad(): PilotLoad | null {
+    if (this.shorted) return PILOT_SHORT;
+    return this.evModel !== null ? this.evModel.pilotLoad() : null;
   }
 
   /** INTERLOCK_PILOT / INTERLOCK_RCD bits of the conditions that forbid an energised socket now. */
@@ -338,7 +345,7 @@ export class World {
 
   /** One ADC sample of the pilot (mV, with noise). */
   samplePilot(into: { high: number; low: number }): void {
-    samplePilot(this.duty, this.evModel !== null ? this.evModel.pilotLoad() : null, this.pilotRng, into, this.pilotParams);
+    samplePilot(this.duty, this.pilotLoad(), this.pilotRng, into, this.pilotParams);
   }
 
   /** PP–PE resistance, ohms, or PROXIMITY_OPEN. */
@@ -402,6 +409,16 @@ export class World {
     ev.unplug(this.t);
     this.evModel = null;
     this.syncAndNotify();
+  }
+
+  /** Shorts the pilot wire to PE (state E, e.g. a damaged cable) or removes the short. */
+  shortPilot(on: boolean): void {
+    this.shorted = on === true;
+    this.syncAndNotify();
+  }
+
+  get pilotShorted(): boolean {
+    return this.shorted;
   }
 
   /** Welds contactor `index` (now if closed, else at its next closing). */
