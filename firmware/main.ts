@@ -3,7 +3,7 @@
  * charging core, the limit arbiter, the session and the OCPP stack, and starts the control loop.
  * Nothing here knows whether it runs on an ESP32 or in the simulator.
  */
-import type { Hal } from "../hal/index.js";
+import type { Hal, KeyValue } from "../hal/index.js";
 import { resolveConfig, type FirmwareConfig } from "./config.js";
 import { LimitArbiter } from "./control/arbiter.js";
 import { ChargingHardware } from "./control/hardware.js";
@@ -100,7 +100,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
       synced: () => hal.clock.synchronized,
       energyWh: () => hw.meterReading.energyImport,
     },
-    (idTag, done) => (ocpp ? ocpp.authorize(idTag, done) : done(false, "no backend")),
+    (idTag, done) => (ocpp ? ocpp.authorizer(idTag, done) : done(false, "no backend")),
     cfg.connectionTimeOutS * 1000,
     cfg.freeCharging ? cfg.freeChargingIdTag : null,
   );
@@ -110,7 +110,13 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     status: (status, errorCode) => hal.log.event("connector", { status, errorCode }),
     authorizationRejected: (idTag, detail) => hal.log.event("auth", { idTag, accepted: false, detail }),
   });
-  ocpp = new ChargePoint16({ hal, config: cfg, session, meter: hw.meterReading, prng });
+  let store: KeyValue | null = null;
+  try {
+    store = hal.storage.keyValue.open({ path: "ocpp" });
+  } catch (e) {
+    hal.log.event("device-error", { device: "keyvalue", code: "open", message: (e as Error).message });
+  }
+  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store });
 
   // A board without a card reader (free charging, remote start only) is a valid product.
   let reader: { close(): void } | null = null;

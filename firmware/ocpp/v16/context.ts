@@ -1,0 +1,68 @@
+/**
+ * What an OCPP 1.6 feature profile module sees of the charge point. Each module in features/ exports an
+ * `install(ctx)` that registers the CALLs it answers, defines the configuration keys it owns and listens to
+ * the events it needs; nothing else in the stack has to change when a profile is added.
+ */
+import type { Hal, KeyValue, MeterReading } from "../../../hal/index.js";
+import type { FirmwareConfig } from "../../config.js";
+import type { LimitArbiter } from "../../control/arbiter.js";
+import type { Authorizer, Session } from "../../session/session.js";
+import type { CallResult } from "../rpc/connection.js";
+import type { TxQueue } from "../transactions/queue.js";
+import type { ConfigurationKeys } from "./keys.js";
+
+/** Answers a CALL from the CSMS (payload already validated against the 1.6 schema). Throw RpcError to refuse. */
+export type CallHandler = (payload: Record<string, unknown>) => Record<string, unknown>;
+
+export interface Ocpp16Events {
+  /** BootNotification was accepted (also after a reconnect that needed a new boot). */
+  registered?(): void;
+  /** The WebSocket opened (true) or was lost (false). */
+  connection?(open: boolean): void;
+}
+
+export interface Ocpp16Context {
+  readonly hal: Hal;
+  readonly config: FirmwareConfig;
+  readonly session: Session;
+  readonly arbiter: LimitArbiter;
+  /** The latest meter reading (refreshed by the control loop). */
+  readonly meter: MeterReading;
+  /** OCPP configuration keys (GetConfiguration / ChangeConfiguration), persisted. */
+  readonly keys: ConfigurationKeys;
+  /** The charge point's persistent key-value store (path "ocpp"), for feature state (availability, lists). */
+  readonly store: KeyValue | null;
+  /** Transaction-related messages: stored before sending, replayed in order. */
+  readonly tx: TxQueue;
+  /** The connector id this charge point exposes (one connector for now). */
+  readonly connectorId: number;
+  /** True once BootNotification was accepted. */
+  readonly registered: boolean;
+  /** True while the WebSocket is open. */
+  readonly online: boolean;
+  /** Registers the handler of a CALL from the CSMS. Registering an action twice throws. */
+  handle(action: string, handler: CallHandler): void;
+  /** Sends a CALL that is not transaction-related (lost if the connection drops). */
+  call(action: string, payload: Record<string, unknown>, done?: CallResult): void;
+  /** Subscribes to connection / registration events. */
+  listen(events: Ocpp16Events): void;
+  /**
+   * The authorization chain used for identifications: the default asks the CSMS (Authorize.req) when online;
+   * the local authorization module wraps it (local list, cache, offline rules).
+   */
+  authorizer: Authorizer;
+  /** Sends a StatusNotification for a connector now (e.g. TriggerMessage). */
+  sendStatus(connectorId: number): void;
+  /** Sends a Heartbeat now. */
+  heartbeat(): void;
+  /** Sends the BootNotification now (TriggerMessage). */
+  boot(): void;
+  /** The wall clock as an OCPP timestamp. */
+  now(): string;
+  log(kind: string, fields: Record<string, number | string | boolean | number[] | null>): void;
+}
+
+export interface Ocpp16Feature {
+  readonly name: string;
+  install(ctx: Ocpp16Context): void;
+}
