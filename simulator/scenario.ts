@@ -33,7 +33,8 @@ export type ScenarioEvent =
   | { at: number; do: "limit"; amps: number | null }
   | { at: number; do: "availability"; available: boolean }
   | { at: number; do: "overheat"; sensor: string; factor: number }
-  | { at: number; do: "pilotShort"; on: boolean };
+  | { at: number; do: "pilotShort"; on: boolean }
+  | { at: number; do: "csms"; action: string; payload: Record<string, unknown> };
 
 export interface Scenario {
   name: string;
@@ -91,7 +92,7 @@ export function parseDuration(v: unknown): number {
   return pos === s.length ? total : NaN;
 }
 
-type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps";
+type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action";
 const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
   plug: { ev: { type: "object", required: false } },
   unplug: {},
@@ -109,6 +110,7 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   availability: { available: { type: "boolean", required: true } },
   overheat: { sensor: { type: "string", required: true }, factor: { type: "number", required: false } },
   pilotShort: { on: { type: "boolean", required: false } },
+  csms: { action: { type: "action", required: true }, payload: { type: "object", required: false } },
 };
 
 const TOP_KEYS = ["name", "seed", "duration", "rtc", "board", "world", "config", "ev", "csms", "recordHal", "meterTrace", "events", "description"];
@@ -220,6 +222,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
           if (v === null || typeof v !== "object" || Array.isArray(v)) bad(`${p}.${k}`, "must be an object");
           out[k] = v;
           break;
+        case "action":
+          if (typeof v !== "string" || !/^[A-Za-z0-9]{1,64}$/.test(v)) bad(`${p}.${k}`, "must be an OCPP action name");
+          out[k] = v;
+          break;
         case "contactor":
           if (v !== 0 && v !== 1) bad(`${p}.${k}`, "must be 0 or 1");
           out[k] = v;
@@ -245,6 +251,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     }
     if (kind === "powerCut" && out["offMs"] === undefined) out["offMs"] = 2000;
     if (kind === "pilotShort" && out["on"] === undefined) out["on"] = true;
+    if (kind === "csms" && out["payload"] === undefined) out["payload"] = {};
     if (kind === "overheat") {
       if (out["factor"] === undefined) out["factor"] = 5;
       if (!((out["factor"] as number) >= 1)) bad(`${p}.factor`, "must be a number >= 1 (1 clears the fault)");

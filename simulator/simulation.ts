@@ -309,6 +309,9 @@ export class Simulation {
       case "remoteStart":
         await this.csmsCall("RemoteStartTransaction", { connectorId: 1, idTag: ev.idTag });
         break;
+      case "csms":
+        await this.csmsCall(ev.action, ev.payload);
+        break;
       case "remoteStop": {
         const active = this.csms ? [...this.csms.transactions.entries()].filter(([, t]) => t.stop === undefined) : [];
         const last = active[active.length - 1];
