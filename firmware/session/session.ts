@@ -71,8 +71,13 @@ export class Session {
     this.listeners.push(listener);
   }
 
+  /**
+   * An identification is authorized for this connector. A requested stop does not withdraw it (that is
+   * `stopRequested`), so the core reports the stop as "stop", and "deauthorized" only when the backend
+   * withdrew the authorization.
+   */
   get authorized(): boolean {
-    return this._authorizedTag !== null && !this._stopRequested;
+    return this._authorizedTag !== null;
   }
 
   get stopRequested(): boolean {
