@@ -8,9 +8,20 @@
  *   {op:"run", ms}             run every event for `ms` virtual ms
  *   {op:"toTick"}              run events up to the next control-loop tick (and integrate the physics to it),
  *                              without running the tick itself
- *   {op:"tick"}                run just that tick (firmware + the device calls it makes)
+ *   {op:"tick"}                run just that tick (firmware + the device calls it makes); replies
+ *                              {compute, device, calls}: compute = the tick alone, metered inside XS (the
+ *                              command's decode/encode excluded, the bracket's own cost subtracted); with
+ *                              `split`, device = the compute spent inside HAL calls and calls = how many
+ *   {op:"calibrate", n}        per-call cost of the split wrappers (see below)
  *   {op:"status"} {op:"gc"} {op:"stats"}
  * The control loop is recognised as the repeating timer whose period is config.controlPeriodMs.
+ *
+ * Split mode ({op:"start", split:true}): every function of the Hal the firmware gets (clock, timers, system,
+ * log, every method of every hal.io instance it creates) is wrapped so that the compute spent inside it is
+ * counted apart and REWOUND from the engine's meter (xsnap's resetMeter), i.e. the device layer's compute —
+ * on the board those are native driver calls — is measured separately from the firmware's own. The wrappers
+ * change nothing else, so a split session goes through exactly the same states as a plain one (same seed,
+ * same commands): the bench pairs tick i of both.
  * Network: offline (every connection is refused after 1 s); crypto: seeded randomBytes only.
  */
 import type { Board, BufferLike, Crypto, Flash, Hal, KeyValue, Network } from "../../hal/index.js";
@@ -18,8 +29,121 @@ import { DeviceHal, type EventQueue, type Task } from "../../simulator/core/devi
 import { World } from "../../simulator/models/world.js";
 import { Rng } from "../../simulator/rng.js";
 import { SimKeyValue } from "../../simulator/storage/kv.js";
+import { ChargingCore } from "../../firmware/iec61851/core.js";
+import { LimitArbiter } from "../../firmware/control/arbiter.js";
+import { ChargingHardware } from "../../firmware/control/hardware.js";
+import { ControlLoop } from "../../firmware/control/loop.js";
+import { Session } from "../../firmware/session/session.js";
 import { decodeMessage, encodeMessage } from "./wire.js";
 import type { StartFunction, GuestFirmwareHandle } from "./guest.js";
+
+interface MeterGlobals {
+  /** xsnap: sets the current meter to `index` and returns the previous value. */
+  resetMeter?: (limit: number, index: number) => number;
+  /** xsnap: the command's metering limit. */
+  currentMeterLimit?: () => number;
+  gc?: () => void;
+}
+const G = globalThis as unknown as MeterGlobals;
+
+/** Compute (XS meter units) spent inside wrapped HAL calls, and their number, since the last reset. */
+const dev = { compute: 0, calls: 0, limit: 0 };
+
+/** Wraps obj[name] so that its compute is counted in `dev` and rewound from the engine's meter. */
+function wrapMeter(obj: Record<string, unknown>, name: string): void {
+  const orig = obj[name] as (this: unknown, a?: unknown, b?: unknown, c?: unknown) => unknown;
+  if (typeof orig !== "function") return;
+  const reset = G.resetMeter!;
+  obj[name] = function (this: unknown, a?: unknown, b?: unknown, c?: unknown): unknown {
+    const m0 = reset(dev.limit, 0);
+    let r: unknown;
+    try {
+      r = arguments.length > 2 ? orig.call(this, a, b, c) : arguments.length > 1 ? orig.call(this, a, b) : orig.call(this, a);
+    } finally {
+      dev.compute += reset(dev.limit, m0);
+      dev.calls++;
+    }
+    return r;
+  };
+}
+
+/** Wraps every method of an instance (own methods first, then its class's; getters are left alone). */
+function wrapInstance(inst: object): void {
+  const seen = new Set<string>();
+  for (let o: object | null = inst; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === "constructor" || seen.has(key)) continue;
+      seen.add(key);
+      const d = Object.getOwnPropertyDescriptor(o, key)!;
+      if (typeof d.value === "function") {
+        (inst as Record<string, unknown>)[key] = d.value;
+        wrapMeter(inst as Record<string, unknown>, key);
+      }
+    }
+  }
+}
+
+/** Wraps the functions of a service object in place (a copy: the device layer's own object is untouched). */
+function wrapService<T extends object>(svc: T): T {
+  const copy = Object.create(Object.getPrototypeOf(svc) as object | null, Object.getOwnPropertyDescriptors(svc)) as Record<string, unknown>;
+  for (const key of Object.keys(copy)) {
+    const d = Object.getOwnPropertyDescriptor(copy, key)!;
+    if (typeof d.value === "function") wrapMeter(copy, key);
+  }
+  return copy as T;
+}
+
+/** Exclusive compute per profiled function (profile mode), by "Class.method". */
+const profile = new Map<string, { compute: number; calls: number }>();
+
+/**
+ * Profile mode: wraps methods and getters of the firmware's tick-path classes (on their prototypes, so this
+ * engine's instances only) so that each one's EXCLUSIVE compute is counted (a wrapped callee's compute is
+ * rewound from its caller's meter). xsnap has no profiler; this is one.
+ */
+function profileClasses(): void {
+  const reset = G.resetMeter!;
+  const classes: Array<[string, { prototype: object }]> = [
+    ["ControlLoop", ControlLoop],
+    ["ChargingCore", ChargingCore],
+    ["LimitArbiter", LimitArbiter],
+    ["ChargingHardware", ChargingHardware],
+    ["Session", Session],
+  ];
+  const wrap = (label: string, orig: (...a: unknown[]) => unknown) => {
+    const rec = { compute: 0, calls: 0 };
+    profile.set(label, rec);
+    return function (this: unknown, ...args: unknown[]): unknown {
+      const m0 = reset(dev.limit, 0);
+      try {
+        return orig.apply(this, args);
+      } finally {
+        rec.compute += reset(dev.limit, m0);
+        rec.calls++;
+      }
+    };
+  };
+  for (const [name, C] of classes) {
+    const proto = C.prototype;
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === "constructor") continue;
+      const d = Object.getOwnPropertyDescriptor(proto, key)!;
+      if (typeof d.value === "function") d.value = wrap(`${name}.${key}`, d.value as (...a: unknown[]) => unknown);
+      else if (d.get) d.get = wrap(`${name}.get ${key}`, d.get as (...a: unknown[]) => unknown) as () => unknown;
+      else continue;
+      Object.defineProperty(proto, key, d);
+    }
+  }
+}
+
+/** Runs fn and returns the compute it took, metered inside XS (minus the bracket's own cost, see `bracketCost`). */
+function metered(fn: () => unknown): number {
+  const reset = G.resetMeter!;
+  const m0 = reset(dev.limit, 0);
+  fn();
+  const spent = reset(dev.limit, m0);
+  return spent;
+}
 
 interface Ev {
   t: number;
@@ -120,8 +244,10 @@ export function installGuest(start: StartFunction): void {
   let logs = 0;
   let observed = 0;
   const partitions = new Map<string, Uint8Array>();
+  /** metered()'s own cost (its bracket around an empty function), subtracted from every metered figure. */
+  let bracket = -1;
 
-  function build(config: Record<string, unknown>, seed: number): void {
+  function build(config: Record<string, unknown>, seed: number, split: boolean): void {
     const rng = new Rng(seed);
     const queue = new BenchQueue();
     q = queue;
@@ -220,12 +346,34 @@ export function installGuest(start: StartFunction): void {
         clear: (id) => dh.timers.clear(id),
       },
     };
-    handle = start(hal, config) as GuestFirmwareHandle;
+    handle = start(split ? splitHal(hal) : hal, config) as GuestFirmwareHandle;
+  }
+
+  /** The Hal with every function metered apart (see the header). */
+  function splitHal(hal: Hal): Hal {
+    if (typeof G.resetMeter !== "function") throw new Error("bench: split mode needs xsnap's resetMeter");
+    const io: Record<string, unknown> = {};
+    for (const [name, C] of Object.entries(hal.io as unknown as Record<string, new (o: unknown) => object>)) {
+      io[name] = function (options: unknown): object {
+        const inst = new C(options);
+        wrapInstance(inst);
+        return inst;
+      };
+    }
+    return {
+      ...hal,
+      clock: wrapService(hal.clock),
+      timers: wrapService(hal.timers),
+      system: wrapService(hal.system),
+      log: wrapService(hal.log),
+      io: io as unknown as Hal["io"],
+    };
   }
 
   const ops: Record<string, (m: Record<string, unknown>) => unknown> = {
     start(m) {
-      build({ freeCharging: true, ...((m.config as Record<string, unknown>) ?? {}) }, (m.seed as number) ?? 1);
+      if (m.profile === true) profileClasses();
+      build({ freeCharging: true, ...((m.config as Record<string, unknown>) ?? {}) }, (m.seed as number) ?? 1, m.split === true);
       return undefined;
     },
     plug(m) {
@@ -256,11 +404,44 @@ export function installGuest(start: StartFunction): void {
       const t = pendingTick;
       pendingTick = null;
       if (!t) throw new Error("toTick first");
-      t();
-      return undefined;
+      dev.compute = 0;
+      dev.calls = 0;
+      const compute = metered(t) - bracket;
+      return { compute, device: dev.compute, calls: dev.calls };
+    },
+    /**
+     * What the split wrappers themselves cost per call, measured on a method that does nothing:
+     * device = compute the wrapper counts as the device's (its call, the host's resetMeter), firmware = what it
+     * leaves on the caller's meter beyond a direct call. Subtract calls x these from the split rows.
+     */
+    calibrate(m) {
+      const n = (m.n as number) ?? 1000;
+      const plain = { f(_a?: unknown): number { return 0; } };
+      const wrapped = { f(_a?: unknown): number { return 0; } };
+      wrapMeter(wrapped as unknown as Record<string, unknown>, "f");
+      const arg = {};
+      const direct = metered(() => {
+        for (let i = 0; i < n; i++) plain.f(arg);
+      });
+      dev.compute = 0;
+      dev.calls = 0;
+      const viaWrapper = metered(() => {
+        for (let i = 0; i < n; i++) wrapped.f(arg);
+      });
+      return { device: dev.compute / n, firmware: (viaWrapper - direct) / n, bracket };
     },
     status() {
       return handle?.status();
+    },
+    /** The profile so far (exclusive compute and calls per function), and resets it. */
+    profile() {
+      const out: Record<string, { compute: number; calls: number }> = {};
+      for (const [k, v] of profile) {
+        if (v.calls > 0) out[k] = { compute: v.compute, calls: v.calls };
+        v.compute = 0;
+        v.calls = 0;
+      }
+      return out;
     },
     gc() {
       (globalThis as { gc?: () => void }).gc?.();
@@ -280,6 +461,8 @@ export function installGuest(start: StartFunction): void {
   };
 
   (globalThis as unknown as { handleCommand: (b: ArrayBuffer) => ArrayBuffer }).handleCommand = (bytes) => {
+    if (G.currentMeterLimit) dev.limit = G.currentMeterLimit();
+    if (bracket < 0 && G.resetMeter) bracket = metered(() => undefined);
     let reply: unknown;
     try {
       const msg = decodeMessage(bytes) as Record<string, unknown>;

@@ -18,6 +18,7 @@ export interface BenchRow {
   name: string;
   value: number;
   unit: string;
+  note?: string;
 }
 
 const here = fileURLToPath(import.meta.url);
@@ -34,15 +35,19 @@ export interface BenchXsOptions {
 
 /** Runs the XS benchmark in a child process and returns its rows. */
 export function benchXs(options: BenchXsOptions = {}): Promise<BenchRow[]> {
+  return runChild("--child", options) as Promise<BenchRow[]>;
+}
+
+function runChild(mode: string, options: object): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, "--child", JSON.stringify(options)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [here, mode, JSON.stringify(options)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     child.on("error", reject);
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`bench-xs child exited with ${code}`));
       try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as BenchRow[]);
+        resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
       } catch (e) {
         reject(e);
       }
@@ -54,6 +59,102 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
+/** One measured tick as the guest reports it (see bench-guest.ts). */
+interface TickSample {
+  compute: number;
+  device: number;
+  calls: number;
+}
+
+type Xs = Awaited<ReturnType<typeof import("./host.js").XsFirmware.launch>>;
+
+/** The bench session's firmware config: MeterValues every second, so the offline queue reaches its bound soon. */
+export const BENCH_CONFIG: Readonly<Record<string, unknown>> = { meterValueSampleIntervalS: 1 };
+
+/** Ticks after which the bench session is in steady state for the heap: the offline queue is full (100 messages). */
+export const WARMUP_TICKS = 20_000;
+
+/** start, 2 s idle, plug, 10 s in 100 ms steps (GC after each): the EV charges. Returns the live-heap maximum. */
+async function toCharging(xs: Xs, config: Record<string, unknown>, split: boolean, track: (m: { currentHeapCount: number }) => void): Promise<number> {
+  track(await xs.commandMeters({ op: "start", config, split }));
+  track(await xs.commandMeters({ op: "run", ms: 2_000 }));
+  track(await xs.commandMeters({ op: "plug", ev: {} }));
+  let liveMax = 0;
+  for (let i = 0; i < 100; i++) {
+    const m = await xs.commandMeters({ op: "run", ms: 100, gc: true });
+    track(m);
+    if (m.currentHeapCount > liveMax) liveMax = m.currentHeapCount;
+  }
+  const charging = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
+  if (charging.contactor !== 1) throw new Error(`bench: not charging after 12 s (${JSON.stringify(charging)})`);
+  return liveMax;
+}
+
+async function measureTicks(xs: Xs, n: number, track: (m: { currentHeapCount: number }) => void): Promise<TickSample[]> {
+  const out: TickSample[] = [];
+  for (let i = 0; i < n; i++) {
+    track(await xs.commandMeters({ op: "toTick" }));
+    const m = await xs.commandMeters({ op: "tick" });
+    track(m);
+    out.push(m.value as TickSample);
+  }
+  return out;
+}
+
+/** Runs `ticks` control periods of virtual time in chunks; returns the live heap (after GC) at the end. */
+async function runTicks(xs: Xs, ticks: number, period: number, track: (m: { currentHeapCount: number }) => void): Promise<number> {
+  const chunk = 5_000;
+  for (let done = 0; done < ticks; done += chunk) track(await xs.commandMeters({ op: "run", ms: Math.min(chunk, ticks - done) * period }));
+  return (await xs.gc()).currentHeapCount;
+}
+
+/** 100000 -> "100,000" (toLocaleString depends on the Node build's ICU). */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+function stats(values: number[]): { median: number; mean: number; p99: number; max: number } {
+  const v = values.slice().sort((a, b) => a - b);
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { median: percentile(v, 0.5), mean: Math.round(mean), p99: percentile(v, 0.99), max: v[v.length - 1]! };
+}
+
+export interface AllocResult {
+  /** Live slots after GC at the end of the warm-up, then after every `every` further ticks. */
+  checkpoints: number[];
+  every: number;
+  warmupTicks: number;
+  interlockTrips: number;
+  contactor: number;
+  /** MeterValues dropped by the bounded offline queue (from the firmware status), proof the bound was reached. */
+  queued: number;
+}
+
+/** In the child: the alloc run (test/xs/alloc.test.ts). */
+async function allocChild(options: { ticks?: number; every?: number; warmupTicks?: number }): Promise<AllocResult> {
+  await import("@endo/init");
+  const { XsFirmware } = await import("./host.js");
+  const { bundleFirmware } = await import("../bundle.js");
+  const bench = await bundleFirmware(root, { format: "iife", guest: "tools/xs/bench-guest.ts", outFile: "dist/xs-bench.js" });
+  const xs = await XsFirmware.launch({ bundle: bench.file, name: "xs-alloc", stdout: "ignore", historyLimit: 0 });
+  const noop = () => undefined;
+  const ticks = options.ticks ?? 100_000;
+  const every = options.every ?? 10_000;
+  const warmupTicks = options.warmupTicks ?? WARMUP_TICKS;
+  await toCharging(xs, { ...BENCH_CONFIG }, false, noop);
+  const checkpoints = [await runTicks(xs, warmupTicks, 10, noop)];
+  for (let done = 0; done < ticks; done += every) checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop));
+  const st = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
+  const status = (await xs.command({ op: "status" })) as { ocpp: { queued: number } };
+  await xs.close();
+  return { checkpoints, every, warmupTicks, interlockTrips: st.interlockTrips, contactor: st.contactor, queued: status.ocpp.queued };
+}
+
+/** Runs the alloc measurement in a child process (SES lockdown stays out of the caller's process). */
+export function allocXs(options: { ticks?: number; every?: number; warmupTicks?: number } = {}): Promise<AllocResult> {
+  return runChild("--alloc", options) as Promise<AllocResult>;
+}
+
 /** In the child: SES first, then xsnap. */
 async function child(options: BenchXsOptions): Promise<BenchRow[]> {
   await import("@endo/init");
@@ -61,6 +162,8 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
   const { bundleFirmware, bundleXsGuest } = await import("../bundle.js");
   const growthTicks = options.growthTicks ?? 100_000;
   const measuredTicks = options.measuredTicks ?? 1_000;
+  const config = { ...BENCH_CONFIG, ...(options.config ?? {}) };
+  const period = typeof config.controlPeriodMs === "number" ? config.controlPeriodMs : 10;
   const rows: BenchRow[] = [];
 
   const esm = await bundleFirmware(root);
@@ -69,61 +172,74 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
   rows.push({ name: "firmware bundle (dist/firmware.js)", value: esm.bytes, unit: "bytes" });
   rows.push({ name: "XS guest bundle (firmware + bridge)", value: guest.bytes, unit: "bytes" });
 
-  // ---- firmware + devices inside XS ----
+  // ---- 1. plain session: firmware + devices inside XS, the tick as a whole, the heap ----
   const xs = await XsFirmware.launch({ bundle: bench.file, name: "xs-bench", stdout: "ignore", historyLimit: 0 });
   const base = (await xs.gc()).currentHeapCount; // the engine's own slots (globals, bundle code)
   let heapMax = 0;
-  const track = <M extends { currentHeapCount: number }>(m: M): M => {
+  const track = (m: { currentHeapCount: number }): void => {
     if (m.currentHeapCount > heapMax) heapMax = m.currentHeapCount;
-    return m;
   };
-  track(await xs.commandMeters({ op: "start", config: options.config ?? {} }));
-  track(await xs.commandMeters({ op: "run", ms: 2_000 }));
-  track(await xs.commandMeters({ op: "plug", ev: {} }));
-  // Charging: run until the contactor is closed and the EV draws current (10 s is ample), in 100 ms steps.
-  let liveMax = 0;
-  for (let i = 0; i < 100; i++) {
-    const m = track(await xs.commandMeters({ op: "run", ms: 100, gc: true }));
-    if (m.currentHeapCount > liveMax) liveMax = m.currentHeapCount;
-  }
-  const charging = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
-  if (charging.contactor !== 1) throw new Error(`bench: not charging after 12 s (${JSON.stringify(charging)})`);
+  let liveMax = await toCharging(xs, config, false, track);
+  const plain = await measureTicks(xs, measuredTicks, track);
 
-  const costs: number[] = [];
-  for (let i = 0; i < measuredTicks; i++) {
-    track(await xs.commandMeters({ op: "toTick" }));
-    costs.push(track(await xs.commandMeters({ op: "tick" })).compute);
-  }
-  costs.sort((a, b) => a - b);
-  rows.push({ name: "XS control tick, steady state charging (median)", value: percentile(costs, 0.5), unit: "compute" });
-  rows.push({ name: "XS control tick, steady state charging (p99)", value: percentile(costs, 0.99), unit: "compute" });
-  rows.push({ name: "XS control tick, steady state charging (max)", value: costs[costs.length - 1]!, unit: "compute" });
-
-  // Heap growth over many steady-state ticks: live slots after GC, before and after.
-  const period = 10;
-  const before = (await xs.gc()).currentHeapCount;
-  const chunk = 5_000;
-  for (let done = 0; done < growthTicks; done += chunk) {
-    track(await xs.commandMeters({ op: "run", ms: Math.min(chunk, growthTicks - done) * period }));
-  }
-  const after = (await xs.gc()).currentHeapCount;
+  // Heap growth: warm up until the offline transaction queue is at its bound, then live slots after GC, before vs after.
+  const before = await runTicks(xs, WARMUP_TICKS, period, track);
+  const after = await runTicks(xs, growthTicks, period, track);
   const still = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
-  rows.push({ name: `XS heap growth over ${growthTicks.toLocaleString("en")} steady ticks (live slots after GC)`, value: after - before, unit: "slots" });
 
   // End of session: unplug, let the firmware settle.
   track(await xs.commandMeters({ op: "unplug" }));
   for (let i = 0; i < 50; i++) {
-    const m = track(await xs.commandMeters({ op: "run", ms: 100, gc: true }));
+    const m = await xs.commandMeters({ op: "run", ms: 100, gc: true });
+    track(m);
     if (m.currentHeapCount > liveMax) liveMax = m.currentHeapCount;
   }
   const end = (await xs.gc()).currentHeapCount;
+  await xs.close();
+
+  // ---- 2. split session: the same commands with every HAL call metered apart (lockstep with session 1) ----
+  const sx = await XsFirmware.launch({ bundle: bench.file, name: "xs-bench-split", stdout: "ignore", historyLimit: 0 });
+  const noop = () => undefined;
+  await toCharging(sx, config, true, noop);
+  const split = await measureTicks(sx, measuredTicks, noop);
+  const cal = (await sx.command({ op: "calibrate", n: 2_000 })) as { device: number; firmware: number; bracket: number };
+  await sx.close();
+
+  const total = plain.map((t) => t.compute);
+  const device = split.map((t) => Math.round(t.device - t.calls * cal.device));
+  const firmware = total.map((t, i) => t - device[i]!);
+  const direct = split.map((t) => Math.round(t.compute - t.calls * cal.firmware));
+  const calls = stats(split.map((t) => t.calls));
+  const tt = stats(total);
+  const fw = stats(firmware);
+  const dv = stats(device);
+  const dfw = stats(direct);
+  const budget = "budget: firmware <= 2,000";
+  rows.push({ name: "XS tick, steady charging: FIRMWARE only (tick minus device-layer compute), median", value: fw.median, unit: "compute", note: budget });
+  rows.push({ name: "XS tick, steady charging: FIRMWARE only, mean (every 10th tick also reads meter + temperatures)", value: fw.mean, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: FIRMWARE only, p99", value: fw.p99, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: FIRMWARE only, max", value: fw.max, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: DEVICE layer (simulated HAL calls; native drivers on the board), median", value: dv.median, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: DEVICE layer, mean", value: dv.mean, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: DEVICE layer, p99", value: dv.p99, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: HAL calls per tick, median / max", value: calls.median, unit: "calls", note: `max ${calls.max}` });
+  rows.push({ name: "XS tick, steady charging: TOTAL (firmware + device layer, measured unsplit), median", value: tt.median, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: TOTAL, mean", value: tt.mean, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: TOTAL, p99", value: tt.p99, unit: "compute" });
+  rows.push({ name: "XS tick, steady charging: TOTAL, max", value: tt.max, unit: "compute" });
+  rows.push({
+    name: "XS tick split cross-check: FIRMWARE metered directly in the split session, median",
+    value: dfw.median,
+    unit: "compute",
+    note: `wrapper cost per HAL call subtracted: ${cal.device} device, ${cal.firmware} firmware`,
+  });
+  rows.push({ name: `XS heap growth over ${thousands(growthTicks)} steady charging ticks, offline queue full (live slots after GC)`, value: after - before, unit: "slots", note: "budget: 0" });
   rows.push({ name: "XS heap high-water over a full session (currentHeapCount, engine included)", value: heapMax, unit: "slots" });
   rows.push({ name: "XS live heap high-water (after GC, sampled every 100 ms of plug-in and unplug), above engine + bundle", value: liveMax - base, unit: "slots" });
   rows.push({ name: "XS live heap after the session (after GC, above engine + bundle)", value: end - base, unit: "slots" });
   rows.push({ name: "XS interlock trips during the bench session", value: still.interlockTrips, unit: "count" });
-  await xs.close();
 
-  // ---- the bridge: XS-side cost and round trip of one bridged HAL call ----
+  // ---- 3. the bridge: XS-side cost and round trip of one bridged HAL call ----
   const bridged = await XsFirmware.launch({ bundle: guest.file, name: "xs-bridge-bench", stdout: "ignore", historyLimit: 0 });
   let now = 0;
   bridged.attach({ clock: { now: () => now++ } } as never);
@@ -138,9 +254,10 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === here) {
-  const isChild = process.argv[2] === "--child";
+  const mode = process.argv[2];
+  const isChild = mode === "--child" || mode === "--alloc";
   const opts = isChild && process.argv[3] ? (JSON.parse(process.argv[3]) as BenchXsOptions) : {};
-  const run = isChild ? child(opts) : benchXs(opts);
+  const run: Promise<unknown> = mode === "--alloc" ? allocChild(opts as Parameters<typeof allocChild>[0]) : isChild ? child(opts) : benchXs(opts);
   run.then(
     (rows) => process.stdout.write(JSON.stringify(rows) + "\n"),
     (e: unknown) => {
