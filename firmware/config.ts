@@ -26,7 +26,7 @@ export const CONFIG_SCHEMA = {
   heartbeatIntervalS: { type: "number", default: 300, min: 10, max: 86_400, integer: true, doc: "heartbeat until the CSMS sets one in BootNotification" },
   meterValueSampleIntervalS: { type: "number", default: 60, min: 0, max: 86_400, integer: true, doc: "sampled meter values during a transaction (0 = off)" },
   // charging
-  controlPeriodMs: { type: "number", default: 10, min: 1, max: 100, integer: true, doc: "control loop period; IEC 61851-1 allows 100 ms for C->B" },
+  controlPeriodMs: { type: "number", default: 10, min: 1, max: 50, integer: true, doc: "control loop period; at most 50 so that a pilot change seen up to a period late still opens well inside the 100 ms IEC 61851-1 allows for C->B (and the interlock's grace)" },
   installerCurrentLimit: { type: "number", default: 32, min: 6, max: 80, doc: "installer's limit, A per phase" },
   minCurrent: { type: "number", default: 6, min: 6, max: 80, doc: "below this the charge pauses, A" },
   pilotDebounceSamples: { type: "number", default: 3, min: 1, max: 100, integer: true, doc: "consecutive equal pilot samples before a state change" },

@@ -14,7 +14,8 @@ test("later layers win", (t) => {
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ["unknown key", { installerCurrentLimt: 16 }, /^config installerCurrentLimt: unknown key; known keys: .*installerCurrentLimit/],
-  ["out of range", { controlPeriodMs: 0 }, /^config controlPeriodMs: 0 is out of range; allowed: an integer in 1\.\.100$/],
+  ["out of range", { controlPeriodMs: 0 }, /^config controlPeriodMs: 0 is out of range; allowed: an integer in 1\.\.50$/],
+  ["period too long for IEC 61851-1 C->B", { controlPeriodMs: 100 }, /^config controlPeriodMs: 100 is out of range; allowed: an integer in 1\.\.50$/],
   ["not an integer", { controlPeriodMs: 2.5 }, /controlPeriodMs: 2\.5 is not an integer/],
   ["wrong type", { ventilationAllowed: "yes" }, /ventilationAllowed: "yes" is not a boolean; allowed: true or false/],
   ["NaN", { installerCurrentLimit: Number.NaN }, /installerCurrentLimit: .* is not a number; allowed: a number in 6\.\.80/],

@@ -8,7 +8,7 @@ import { ev, firstAfter, mainClose, mainOpen, ocppOut, ofKind, runScenario } fro
 
 const DEBOUNCE = 3;
 
-for (const period of [10, 50, 100]) {
+for (const period of [10, 20, 50]) {
   test(`A->B->C closes only in C with PWM and authorization; C->B by the EV opens within one period (${period} ms)`, async (t) => {
     const r = await runScenario({
       duration: "90s",
@@ -49,18 +49,16 @@ for (const period of [10, 50, 100]) {
       ev: ev(),
       events: [{ at: "2s", do: "plug" }, { at: 30_005, do: "unplug" }],
     });
-    // KNOWN LIMIT at controlPeriodMs 100: the World registers the unplug at its 10 ms physics grid (30 000) and
-    // the interlock releases the coil after 100 ms (30 100), the very tick the firmware first samples A. A 100 ms
-    // period cannot meet a 100 ms bound from an arbitrary instant; config.ts should cap the period lower (report).
-    const knownTrips = period === 100 ? 1 : 0;
-    t.deepEqual(r.violations.filter((v) => !(knownTrips && v.endsWith("World.interlockTrips = 1"))), []);
-    t.is(r.result.interlockTrips, knownTrips);
+    // controlPeriodMs is capped at 50 (config.ts): a 100 ms period could not meet the 100 ms bound from an
+    // arbitrary instant (the interlock's grace would run out first).
+    t.deepEqual(r.violations, []);
+    t.is(r.result.interlockTrips, 0);
     const firstA = firstAfter(r.trace, 30_005, "ev", (e) => e["state"] === "A")!;
     const open = firstAfter(r.trace, 30_005, "contactor", mainOpen)!;
     const fromPhysical = open.t - 30_005;
     const fromSample = open.t - firstA.t;
     // Bound asserted: period (until the first sample) + (debounce-1) x 1 ms re-samples. IEC 61851-1 allows 100 ms
-    // for C->B; at 100 ms periods the sampling alone can take a period, so 100 ms periods are at the limit.
+    // for C->B.
     t.log(`period ${period} ms: unplug at 30005, first A sample ${firstA.t}, open ${open.t}: ${fromPhysical} ms after the unplug, ${fromSample} ms after the first sample`);
     t.true(fromPhysical <= period + (DEBOUNCE - 1) * PILOT_RESAMPLE_MS, `${fromPhysical} ms`);
     t.true(fromSample <= (DEBOUNCE - 1) * PILOT_RESAMPLE_MS);
