@@ -8,7 +8,8 @@
  *
  * A steady-state tick allocates nothing: every record is preallocated and only changes are logged.
  */
-import type { Hal, TimerId } from "../../hal/index.js";
+import type { Contactor, Hal, Proximity, TimerId } from "../../hal/index.js";
+import { PROXIMITY_OPEN } from "../../hal/index.js";
 import type { FirmwareConfig } from "../config.js";
 import { ChargingCore, createOutputs, type CoreInputs, type CoreOutputs } from "../iec61851/core.js";
 import type { Session } from "../session/session.js";
@@ -48,6 +49,13 @@ export class ControlLoop {
   private lastCable = -1;
   private lastTemp = NaN;
   private lastPhases = 0;
+  /** Contactor states last handed to hw.writeContactor (-1: none yet), so unchanged outputs cost no call. */
+  private lastC0 = -1;
+  private lastC1 = -1;
+  /** The devices sampled every tick, looked up once (null: the board has none; mirror 1 then stays 0). */
+  private readonly k0: Contactor | null;
+  private readonly k1: Contactor | null;
+  private readonly pp: Proximity | null;
   private readonly curve: Array<[number, number]>;
   /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
   readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0, resampleTicks: 0 };
@@ -80,6 +88,9 @@ export class ControlLoop {
       phases: hal.board.phases,
     };
     this.outputs = createOutputs();
+    this.k0 = hw.contactors[0] ?? null;
+    this.k1 = hw.contactors[1] ?? null;
+    this.pp = hw.proximity;
   }
 
   start(): void {
@@ -122,10 +133,14 @@ export class ControlLoop {
     hw.pilot.read(hw.pilotSample);
     inp.pilotHigh = hw.pilotSample.high;
     inp.pilotLow = hw.pilotSample.low;
-    inp.ppOhms = hw.readProximity();
+    // Same reads as hw.readProximity() / hw.readMirror(i), without the calls.
+    const pp = this.pp;
+    inp.ppOhms = pp !== null ? pp.read() : PROXIMITY_OPEN;
     inp.rcm = hw.rcm.read();
-    inp.mirror0 = hw.readMirror(0);
-    inp.mirror1 = hw.readMirror(1);
+    const k0 = this.k0;
+    inp.mirror0 = k0 !== null ? k0.read() : 0;
+    const k1 = this.k1;
+    if (k1 !== null) inp.mirror1 = k1.read();
     if (this.tickCount % this.slowEvery === 0) {
       hw.meter.read(hw.meterReading);
       const t = hw.readTemperature();
@@ -143,8 +158,15 @@ export class ControlLoop {
 
     this.core.step(inp, out);
 
-    hw.writeContactor(0, out.contactor0);
-    hw.writeContactor(1, out.contactor1);
+    // hw.writeContactor writes only on change anyway; the loop is its only caller, so skip the call as well.
+    if (out.contactor0 !== this.lastC0) {
+      this.lastC0 = out.contactor0;
+      hw.writeContactor(0, out.contactor0);
+    }
+    if (out.contactor1 !== this.lastC1) {
+      this.lastC1 = out.contactor1;
+      hw.writeContactor(1, out.contactor1);
+    }
     if (out.duty !== this.lastDuty) {
       this.lastDuty = out.duty;
       hw.pilot.write(out.duty);

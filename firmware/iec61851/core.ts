@@ -227,11 +227,16 @@ export class ChargingCore {
   private cand = -1;
   private candN = 0;
   private lastDuty = PILOT_PLUS_12V;
+  /** isPwmDuty(lastDuty), kept with it (read every step). */
+  private lastPwm = false;
   // proximity
   private pp = PP_OPEN;
   private ppCand = PP_OPEN;
   private ppN = 0;
   private ppOpenAt = NaN;
+  /** ppCableAmps() of the last PP reading (memo: the reading rarely changes). */
+  private ppMemoOhms = NaN;
+  private ppMemoAmps = PP_OPEN;
   // contactors
   private c0: 0 | 1 = 0;
   private c0At = 0;
@@ -255,6 +260,10 @@ export class ChargingCore {
   private signalled = 0;
   private signalAt = 0;
   private excessAt = NaN;
+  /** dutyForCurrent(memoAllowed) and currentForDuty() of it (memo: pure functions of `allowed`, which rarely changes). */
+  private memoAllowed = -1;
+  private memoDuty = PILOT_PLUS_12V;
+  private memoSignal = 0;
   // phase switching: 0 none, 1 PWM off / waiting for B, 2 pause before, 3 pause after
   private ps = 0;
   private psAt = 0;
@@ -365,7 +374,7 @@ export class ChargingCore {
       this.cand = -1;
       this.candN = 0;
     } else {
-      const cls = classifyPilot(i.pilotHigh, i.pilotLow, isPwmDuty(this.lastDuty));
+      const cls = classifyPilot(i.pilotHigh, i.pilotLow, this.lastPwm);
       if (cls === this.cand) {
         if (this.candN < debounce) this.candN++;
       } else {
@@ -406,7 +415,14 @@ export class ChargingCore {
     if (this.tethered) {
       this.fProx = false;
     } else {
-      const c = ppCableAmps(i.ppOhms);
+      const ohms = i.ppOhms;
+      let c: number;
+      if (ohms === this.ppMemoOhms) c = this.ppMemoAmps;
+      else {
+        c = ppCableAmps(ohms);
+        this.ppMemoOhms = ohms;
+        this.ppMemoAmps = c;
+      }
       if (c === this.ppCand) {
         if (this.ppN < debounce) this.ppN++;
       } else {
@@ -427,7 +443,7 @@ export class ChargingCore {
 
     // ---- 3. faults seen in the inputs
     const rcm = i.rcm;
-    const rcmValid = typeof rcm === "number" && rcm >= 0 && rcm <= 15 && rcm === Math.floor(rcm);
+    const rcmValid = typeof rcm === "number" && rcm >= 0 && rcm <= 15 && (rcm | 0) === rcm; // an integer 0..15
     if (!rcmValid || (rcm & RCM_FAULT_BITS) !== 0) this.fRcd = true;
     const rcmBusy = rcmValid && (rcm & RCM_SELF_TEST_RUNNING) !== 0;
 
@@ -518,9 +534,9 @@ export class ChargingCore {
     // ---- 7. pilot output
     let duty: number;
     if (perm) duty = PILOT_MINUS_12V;
-    else if (ready) duty = this.hlc ? DUTY_HLC : dutyForCurrent(allowed);
+    else if (ready) duty = this.hlc ? DUTY_HLC : this.dutyFor(allowed);
     else duty = PILOT_PLUS_12V;
-    const signalled = ready ? (this.hlc ? allowed : currentForDuty(duty)) : 0;
+    const signalled = ready ? (this.hlc ? allowed : duty === this.memoDuty ? this.memoSignal : currentForDuty(duty)) : 0;
     if (signalled !== this.signalled) {
       this.signalled = signalled;
       this.signalAt = now;
@@ -561,7 +577,7 @@ export class ChargingCore {
         ready &&
         !rcmBusy &&
         isPwmDuty(duty) &&
-        isPwmDuty(this.lastDuty) &&
+        this.lastPwm &&
         settled0 &&
         m0 === 0 &&
         (!this.psEnabled || (settled1 && m1 === 0))
@@ -577,7 +593,10 @@ export class ChargingCore {
     }
 
     if (duty === PILOT_MINUS_12V) this.st = CLS_F; // we drive F ourselves
-    this.lastDuty = duty;
+    if (duty !== this.lastDuty) {
+      this.lastDuty = duty;
+      this.lastPwm = isPwmDuty(duty);
+    }
 
     // ---- 9. outputs
     let fault = "";
@@ -611,6 +630,16 @@ export class ChargingCore {
     out.phasesActive = usePs ? (this.want3p ? 3 : 1) : board3p ? 3 : 1;
     out.openReason = this.openReason;
     return out;
+  }
+
+  /** dutyForCurrent(allowed), memoized on the last value (and currentForDuty of it in memoSignal). */
+  private dutyFor(allowed: number): number {
+    if (allowed !== this.memoAllowed) {
+      this.memoAllowed = allowed;
+      this.memoDuty = dutyForCurrent(allowed);
+      this.memoSignal = currentForDuty(this.memoDuty);
+    }
+    return this.memoDuty;
   }
 
   private startSwitch(to3p: boolean, now: number): void {

@@ -56,7 +56,8 @@ export function pilotBand(mv: number): number {
 export function classifyPilot(highMv: number, lowMv: number, pwm: boolean): number {
   const hb = pilotBand(highMv);
   if (hb === CLS_INVALID) return CLS_INVALID;
-  if (pwm && hb <= CLS_D && pilotBand(lowMv) !== CLS_F) return CLS_DIODE;
+  // pilotBand(lowMv) === CLS_F exactly when -13000 <= lowMv <= -11000 (NaN: not F), written out: no second call.
+  if (pwm && hb <= CLS_D && !(lowMv >= -13000 && lowMv <= -11000)) return CLS_DIODE;
   return hb;
 }
 

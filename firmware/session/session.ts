@@ -58,6 +58,17 @@ export class Session {
   private counter = 0;
   private pendingAuth: string | null = null;
   private readonly listeners: SessionListener[] = [];
+  /**
+   * update() fast path: `idle` says the last update() changed nothing (no plug change, the four state fields
+   * below the same before and after it); idle* are its arguments and that state. See update().
+   */
+  private idle = false;
+  private idleStatus = "";
+  private idleFault = "";
+  private idleTag: string | null = null;
+  private idleCurrent: SessionInfo | null = null;
+  private idleStop = false;
+  private idleAvailable = true;
 
   constructor(
     private readonly clock: SessionClock,
@@ -157,6 +168,43 @@ export class Session {
    * `plugged`: pilot in B, C or D. `energyFlowing` etc. come from the core's status.
    */
   update(plugged: boolean, coreStatus: string, fault: string): void {
+    // Fast path (called every control tick): update() reads only its arguments, the plug state, the four fields
+    // compared here (deriveStatus too), and the clock for the authorization expiry. When the arguments and those
+    // fields are what they were at the last update() and that one changed nothing, this one would change nothing
+    // either (status/errorCode are only written here and already hold the derived values) — unless the expiry
+    // can fire (unplugged with an authorization), which depends on time alone: that case always runs in full.
+    if (
+      this.idle &&
+      plugged === this.plugged &&
+      coreStatus === this.idleStatus &&
+      fault === this.idleFault &&
+      this._authorizedTag === this.idleTag &&
+      this._current === this.idleCurrent &&
+      this._stopRequested === this.idleStop &&
+      this._available === this.idleAvailable &&
+      (plugged || this._authorizedTag === null)
+    ) {
+      return;
+    }
+    this.idle = false;
+    const plugged0 = this.plugged;
+    const tag0 = this._authorizedTag;
+    const current0 = this._current;
+    const stop0 = this._stopRequested;
+    const available0 = this._available;
+    this.updateFully(plugged, coreStatus, fault);
+    if (plugged0 === plugged && tag0 === this._authorizedTag && current0 === this._current && stop0 === this._stopRequested && available0 === this._available) {
+      this.idle = true;
+      this.idleStatus = coreStatus;
+      this.idleFault = fault;
+      this.idleTag = tag0;
+      this.idleCurrent = current0;
+      this.idleStop = stop0;
+      this.idleAvailable = available0;
+    }
+  }
+
+  private updateFully(plugged: boolean, coreStatus: string, fault: string): void {
     const now = this.clock.mono();
     if (plugged !== this.plugged) {
       this.plugged = plugged;
