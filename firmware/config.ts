@@ -19,7 +19,12 @@ export const CONFIG_SCHEMA = {
   csmsUrl: { type: "string", default: "ws://127.0.0.1:9000/ocpp", minLength: 6, maxLength: 512, pattern: "^wss?://[^\\s/]+(/\\S*)?$", patternDoc: "a ws:// or wss:// URL", doc: "CSMS base URL; the charge point id is appended" },
   ocppVersion: { type: "enum", default: "1.6", values: ["1.6"], doc: "OCPP version spoken (2.0.1 comes later)" },
   securityProfile: { type: "number", default: 0, min: 0, max: 3, integer: true, doc: "OCPP security profile: 0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS" },
-  basicAuthPassword: { type: "string", default: "", maxLength: 40, doc: "AuthorizationKey for security profiles 1 and 2" },
+  basicAuthPassword: { type: "string", default: "", maxLength: 40, doc: "factory Basic-auth password for security profiles 1 and 2 (an AuthorizationKey set by the CSMS replaces it)" },
+  csmsTlsUrl: { type: "string", default: "", maxLength: 512, pattern: "^wss://[^\\s/]+(/\\S*)?$", patternDoc: "a wss:// URL", doc: "CSMS base URL for security profiles 2 and 3 when csmsUrl is ws:// (an upgrade switches to it)" },
+  csmsCaCertificate: { type: "string", default: "", maxLength: 8_000, doc: "CentralSystemRootCertificate (PEM) that validates the CSMS server certificate (profiles 2, 3)" },
+  clientCertificate: { type: "string", default: "", maxLength: 8_000, doc: "ChargePointCertificate chain (PEM) for security profile 3" },
+  clientKeyName: { type: "string", default: "", maxLength: 32, doc: "name of the private key in the HAL's secure element matching clientCertificate" },
+  webSocketPingIntervalS: { type: "number", default: 0, min: 0, max: 3_600, integer: true, doc: "WebSocketPingInterval default: ping period and dead-link check, s (0 = off)" },
   callTimeoutMs: { type: "number", default: 30_000, min: 1_000, max: 300_000, integer: true, doc: "how long to wait for a CALLRESULT" },
   reconnectMinMs: { type: "number", default: 2_000, min: 100, max: 600_000, integer: true, doc: "first reconnect back-off" },
   reconnectMaxMs: { type: "number", default: 300_000, min: 1_000, max: 3_600_000, integer: true, doc: "largest reconnect back-off" },
@@ -156,7 +161,9 @@ export function resolveConfig(...layers: Array<Record<string, unknown> | undefin
     throw new ConfigError("reconnectMinMs", `${cfg.reconnectMinMs} is above reconnectMaxMs ${cfg.reconnectMaxMs}`);
   if (cfg.securityProfile >= 1 && cfg.basicAuthPassword.length < 16 && cfg.securityProfile <= 2)
     throw new ConfigError("basicAuthPassword", "security profiles 1 and 2 need an AuthorizationKey of 16..40 characters");
-  if (cfg.securityProfile >= 2 && !cfg.csmsUrl.startsWith("wss://"))
-    throw new ConfigError("csmsUrl", "security profiles 2 and 3 need a wss:// URL");
+  if (cfg.securityProfile >= 2 && !cfg.csmsUrl.startsWith("wss://") && cfg.csmsTlsUrl === "")
+    throw new ConfigError("csmsUrl", "security profiles 2 and 3 need a wss:// URL (csmsUrl or csmsTlsUrl)");
+  if (cfg.securityProfile === 3 && (cfg.clientCertificate === "" || cfg.clientKeyName === ""))
+    throw new ConfigError("clientCertificate", "security profile 3 needs clientCertificate and clientKeyName");
   return cfg;
 }

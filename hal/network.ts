@@ -7,7 +7,7 @@
  * means the connection failed or broke and the instance is dead (close() it and make a new one);
  * onClose() (WebSocket, MQTT) means the peer closed cleanly.
  */
-import type { BufferLike, IoClass, IoInstance, OnError } from "./common.js";
+import type { BufferLike, HalError, IoClass, IoInstance, OnError } from "./common.js";
 
 /** TLS parameters (security profiles 2 and 3 of OCPP; MQTT over TLS). PEM strings. */
 export interface TlsOptions {
@@ -137,9 +137,57 @@ export interface MQTTClient extends IoInstance {
   unsubscribe(topic: string): void;
 }
 
+/**
+ * HTTP client, shaped after ECMA-419's HTTP client (embedded:network/http/client): one client per origin,
+ * `request()` per exchange. Used for firmware downloads and diagnostics uploads.
+ *
+ * A request sends its head at once; a body (PUT/POST) is written with write() from onWritable and ended with
+ * write(undefined) (give "content-length" in `headers`; the HAL may otherwise use chunked encoding). The
+ * response comes as onHeaders(status, headers) (header names lower-case), then onReadable(n) while body bytes
+ * are pending (read them), then onDone(null), or onDone(error) at any point once it failed. After onDone the
+ * request is finished; close() on the request aborts it (no onDone follows).
+ */
+export interface HTTPClientOptions {
+  host: string;
+  /** Default 80 (443 with `secure`). */
+  port?: number;
+  /** Present: HTTPS with these parameters. */
+  secure?: TlsOptions;
+  onError?: OnError<HTTPClient>;
+}
+
+export interface HTTPRequestOptions {
+  /** Default "GET". */
+  method?: string;
+  /** Path and query, starting with "/". Default "/". */
+  path?: string;
+  headers?: Record<string, string>;
+  onHeaders?: (this: HTTPRequest, status: number, headers: Record<string, string>) => void;
+  onReadable?: (this: HTTPRequest, byteLength: number) => void;
+  /** Request body space: write at most byteLength bytes, then wait for the next call; write(undefined) ends. */
+  onWritable?: (this: HTTPRequest, byteLength: number) => void;
+  /** The exchange finished: null when the whole response was received, else why it failed. */
+  onDone?: (this: HTTPRequest, error: HalError | null) => void;
+}
+
+export interface HTTPRequest {
+  /** Reads up to byteLength bytes of the response body (all available when omitted). */
+  read(byteLength?: number): ArrayBuffer;
+  /** Writes request body bytes; undefined ends the body. Throws after the end or if more than onWritable allowed. */
+  write(buffer: BufferLike | undefined): void;
+  /** Aborts the exchange. Idempotent. */
+  close(): void;
+}
+
+export interface HTTPClient extends IoInstance {
+  request(options: HTTPRequestOptions): HTTPRequest;
+}
+
 export interface Network {
   TCP: IoClass<TCPOptions, TCP>;
   UDP: IoClass<UDPOptions, UDP>;
   WebSocketClient: IoClass<WebSocketClientOptions, WebSocketClient>;
   MQTTClient: IoClass<MQTTClientOptions, MQTTClient>;
+  /** HTTP(S) client (optional: a board without it cannot download firmware or upload diagnostics). */
+  HTTPClient?: IoClass<HTTPClientOptions, HTTPClient>;
 }

@@ -6,12 +6,14 @@
  * The firmware is started through a `Boot` function so that the same simulation runs the firmware in-process
  * on Node or inside the XS engine behind the bridge (tools/xs).
  */
-import type { Hal, LogFields, MeterReading, Network } from "../hal/index.js";
-import { DeviceHal } from "./core/devices.js";
+import type { Hal, HTTPClientOptions, HTTPRequestOptions, LogFields, MeterReading, Network } from "../hal/index.js";
+import { DeviceHal, FirmwareSlots } from "./core/devices.js";
 import { EmbeddedCsms } from "./csms/index.js";
 import { recordHal } from "./hal-recorder.js";
 import { World, worldConfig, type WorldConfig } from "./models/world.js";
+import { FileServer } from "./net/http-server.js";
 import { createSimNetwork, ocppCallExpectsReply, type SimNetwork } from "./net/index.js";
+import { TlsProxy } from "./net/tls-proxy.js";
 import { Rng } from "./rng.js";
 import { loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
 import { Scheduler } from "./scheduler.js";
@@ -37,6 +39,14 @@ export interface SimulationOptions {
   config?: Record<string, unknown>;
   /** Stop when the first session has ended and its StopTransaction was answered. */
   once?: boolean;
+  /**
+   * Also serve the embedded CSMS over wss:// (a TLS terminator in front of it) with this certificate and key;
+   * `clientCa` requires a client certificate (security profile 3). The URL goes to the firmware's
+   * `csmsTlsUrl` config key and to `sim.csmsTlsUrl`.
+   */
+  tls?: { cert: string; key: string; clientCa?: string[] };
+  /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
+  keys?: Record<string, string>;
 }
 
 export type Boot = (hal: Hal, config: Record<string, unknown>) => unknown;
@@ -100,6 +110,12 @@ export class Simulation {
   readonly crypto: SimCrypto;
   readonly config: Record<string, unknown>;
   csms: EmbeddedCsms | null = null;
+  /** HTTP file server on loopback: firmware images (GET) and diagnostics uploads (PUT/POST). */
+  files: FileServer | null = null;
+  /** The TLS terminator in front of the embedded CSMS (with `tls`). */
+  tlsProxy: TlsProxy | null = null;
+  /** The board's A/B firmware slots; they survive reboots. */
+  readonly firmwareSlots: FirmwareSlots;
   private device: DeviceHal | null = null;
   private net: SimNetwork | null = null;
   private boot: Boot | null = null;
@@ -115,6 +131,7 @@ export class Simulation {
   private readonly recordHal: boolean;
   private readonly once: boolean;
   private readonly externalCsms: string | undefined;
+  private readonly keys: Record<string, string>;
 
   private constructor(scenario: Scenario, options: SimulationOptions) {
     this.scenario = scenario;
@@ -136,6 +153,8 @@ export class Simulation {
     );
     this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
     this.crypto = new SimCrypto({ seed: this.seed });
+    this.firmwareSlots = new FirmwareSlots(1 << 20, (data) => this.crypto.sha256(data));
+    this.keys = { ...(options.keys ?? {}) };
     this.rtcAtZero = scenario.rtcMs;
     this.recordHal = options.recordHal ?? scenario.recordHal;
     this.once = options.once ?? false;
@@ -163,8 +182,18 @@ export class Simulation {
         hold: (label: string) => sim.scheduler.hold(label),
       });
       sim.config["csmsUrl"] = sim.csms.url;
+      if (options.tls) {
+        sim.tlsProxy = await TlsProxy.start({ target: sim.csms.port, cert: options.tls.cert, key: options.tls.key, ...(options.tls.clientCa ? { clientCa: options.tls.clientCa } : {}) });
+        if (sim.config["csmsTlsUrl"] === undefined) sim.config["csmsTlsUrl"] = sim.csmsTlsUrl!;
+      }
     }
+    sim.files = await FileServer.start();
     return sim;
+  }
+
+  /** wss:// URL of the embedded CSMS behind the TLS terminator (with the `tls` option). */
+  get csmsTlsUrl(): string | null {
+    return this.tlsProxy ? `wss://127.0.0.1:${this.tlsProxy.port}/ocpp` : null;
   }
 
   /** The true time in the simulated world (what a CSMS's clock says). */
@@ -218,8 +247,10 @@ export class Simulation {
   private async powerOn(reason: "power-on" | "software" | "watchdog" | "brownout"): Promise<void> {
     this.boots++;
     if (this.storage.isPowerDown) this.storage.reboot();
+    if (this.firmwareSlots.bootNext()) this.emit("sim", { event: "firmware-installed", image: this.firmwareSlots.running });
     const net = createSimNetwork({
       scheduler: this.scheduler,
+      keys: this.keys,
       expectsReply: ocppCallExpectsReply,
       onFrame: (dir, text) => this.onFrame(dir, text),
     });
@@ -238,6 +269,8 @@ export class Simulation {
       onRestart: (why) => this.scheduler.post(() => this.reboot(why === "watchdog" ? "watchdog" : "software", 0)),
       watchdogMs: 5_000,
       onFirmwareError: (e) => this.onFirmwareError(e),
+      firmwareSlots: this.firmwareSlots,
+      logRing: 64,
     });
     this.device = device;
     let hal = device.hal;
@@ -444,6 +477,8 @@ export class Simulation {
     this.device?.kill();
     this.net?.shutdown();
     await this.csms?.close();
+    await this.tlsProxy?.close();
+    await this.files?.close();
     await this.trace.close();
   }
 }
@@ -467,12 +502,36 @@ function guardNetwork(net: Network, device: () => DeviceHal): Network {
       }
       return new (Cls as unknown as new (o: unknown) => object)(wrapped);
     } as unknown as C;
-  return {
+  const guardCallbacks = (options: Record<string, unknown>): Record<string, unknown> => {
+    const wrapped: Record<string, unknown> = { ...options };
+    for (const [k, v] of Object.entries(options)) {
+      if (typeof v === "function" && k.startsWith("on")) {
+        wrapped[k] = function (this: unknown, ...args: unknown[]) {
+          const d = device();
+          if (!d.alive) return undefined;
+          return d.guard(() => (v as (...a: unknown[]) => unknown).apply(this, args));
+        };
+      }
+    }
+    return wrapped;
+  };
+  const out: Network = {
     TCP: wrap(net.TCP),
     UDP: wrap(net.UDP),
     WebSocketClient: wrap(net.WebSocketClient),
     MQTTClient: wrap(net.MQTTClient),
   };
+  const Http = net.HTTPClient;
+  if (Http) {
+    // Request callbacks come with request(), not with the constructor: guard those too.
+    out.HTTPClient = function (options: HTTPClientOptions) {
+      const client = new Http(guardCallbacks(options as unknown as Record<string, unknown>) as unknown as HTTPClientOptions);
+      const request = client.request.bind(client);
+      client.request = (o: HTTPRequestOptions) => request(guardCallbacks(o as unknown as Record<string, unknown>) as unknown as HTTPRequestOptions);
+      return client;
+    } as unknown as NonNullable<Network["HTTPClient"]>;
+  }
+  return out;
 }
 
 export type { TraceEvent };

@@ -15,6 +15,7 @@ import type {
   ControlPilot,
   ControlPilotOptions,
   Crypto,
+  FirmwareSlot,
   Hal,
   IdReader,
   IdReaderOptions,
@@ -69,6 +70,118 @@ export interface DeviceHalOptions {
   watchdogMs: number;
   /** A firmware callback threw (or its promise rejected): on the device that is a bug report. */
   onFirmwareError?: (error: unknown) => void;
+  /** The board's A/B update slots (kept across boots by the caller); absent: no system.firmware. */
+  firmwareSlots?: FirmwareSlots;
+  /** Events kept in RAM for hal.log.recent() (default 0: none, and no recent()). */
+  logRing?: number;
+}
+
+/** Magic of a simulated firmware image: "SIMFW1" and two zero bytes, then the SHA-256 of the payload. */
+export const FIRMWARE_IMAGE_MAGIC = [0x53, 0x49, 0x4d, 0x46, 0x57, 0x31, 0, 0] as const;
+/** Header bytes of a simulated firmware image: magic (8), SHA-256 of the payload (32). */
+export const FIRMWARE_HEADER_BYTES = 40;
+
+/** Builds a simulated firmware image: magic, SHA-256 of the payload, payload. */
+export function makeFirmwareImage(payload: Uint8Array, sha256: (data: Uint8Array) => ArrayBuffer): Uint8Array {
+  const out = new Uint8Array(FIRMWARE_HEADER_BYTES + payload.length);
+  out.set(FIRMWARE_IMAGE_MAGIC, 0);
+  out.set(new Uint8Array(sha256(payload)), 8);
+  out.set(payload, FIRMWARE_HEADER_BYTES);
+  return out;
+}
+
+/**
+ * The board's two firmware slots, as an ESP32 OTA layout has them: the running one and the inactive one the
+ * update writes. commit() verifies the image (magic and the SHA-256 of its header); a verified image boots at
+ * the next power-on (`bootNext()`), which makes it the running one. Survives reboots (the simulation keeps it).
+ */
+export class FirmwareSlots {
+  /** SHA-256 (hex) of the running image's payload; "factory" before any update. */
+  running = "factory";
+  /** Images installed by an update, in order (hex SHA-256). */
+  readonly installed: string[] = [];
+  readonly stats = { begun: 0, committed: 0, rejected: 0, aborted: 0, bytes: 0 };
+  private buf: Uint8Array | null = null;
+  private len = 0;
+  private pending: string | null = null;
+
+  constructor(readonly capacity: number, private readonly sha256: (data: Uint8Array) => ArrayBuffer) {}
+
+  /** The image to boot at the next power-on, if one was committed. */
+  get next(): string | null {
+    return this.pending;
+  }
+
+  /** Power-on: a committed image becomes the running one. Returns true if one was installed. */
+  bootNext(): boolean {
+    if (!this.pending) return false;
+    this.running = this.pending;
+    this.installed.push(this.pending);
+    this.pending = null;
+    return true;
+  }
+
+  slot(check: () => void): FirmwareSlot {
+    const self = this;
+    return {
+      get capacity() {
+        return self.capacity;
+      },
+      begin(byteLength: number): void {
+        check();
+        if (typeof byteLength !== "number" || !Number.isInteger(byteLength) || byteLength <= 0 || byteLength > self.capacity) {
+          throw new RangeError(`firmware image length must be 1..${self.capacity}`);
+        }
+        self.buf = new Uint8Array(byteLength);
+        self.len = 0;
+        self.pending = null;
+        self.stats.begun++;
+      },
+      write(buffer): void {
+        check();
+        if (!self.buf) throw new Error("firmware slot: begin() first");
+        const bytes =
+          buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : buffer instanceof Uint8Array ? buffer : buffer instanceof DataView ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : null;
+        if (!bytes) throw new TypeError("buffer must be an ArrayBuffer, Uint8Array or DataView");
+        if (self.len + bytes.length > self.buf.length) throw new RangeError("firmware image longer than begin() announced");
+        self.buf.set(bytes, self.len);
+        self.len += bytes.length;
+        self.stats.bytes += bytes.length;
+      },
+      commit(): boolean {
+        check();
+        const buf = self.buf;
+        self.buf = null;
+        if (!buf) throw new Error("firmware slot: begin() first");
+        const ok = self.len === buf.length && buf.length > FIRMWARE_HEADER_BYTES && FIRMWARE_IMAGE_MAGIC.every((b, i) => buf[i] === b) && sameBytes(new Uint8Array(self.sha256(buf.subarray(FIRMWARE_HEADER_BYTES))), buf.subarray(8, FIRMWARE_HEADER_BYTES));
+        if (!ok) {
+          self.stats.rejected++;
+          return false;
+        }
+        self.stats.committed++;
+        self.pending = hexOf(buf.subarray(8, FIRMWARE_HEADER_BYTES));
+        return true;
+      },
+      abort(): void {
+        check();
+        if (self.buf) self.stats.aborted++;
+        self.buf = null;
+        self.len = 0;
+      },
+    };
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function hexOf(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+  return s;
 }
 
 /** Thrown by every call into a dead HAL (after a power cut or a restart). */
@@ -93,6 +206,8 @@ export class DeviceHal {
   private readers: Array<{ inst: IdReader; cb: ((this: IdReader) => void) | undefined }> = [];
   private readonly q: EventQueue;
   private readonly world: World;
+  /** The RAM ring behind hal.log.recent(). */
+  private readonly logLines: Array<[number, string, LogFields]> = [];
   /** Counters for tests and the bench. */
   readonly stats = { halCalls: 0, watchdogResets: 0, timersFired: 0 };
 
@@ -439,14 +554,23 @@ export class DeviceHal {
       freeMemory(): number {
         return 0;
       },
+      ...(o.firmwareSlots ? { firmware: o.firmwareSlots.slot(() => self.check()) } : {}),
     };
 
+    const ringSize = o.logRing ?? 0;
     const log: Log = {
       event(kind: string, fields: LogFields): void {
         if (self.dead) return;
+        if (ringSize > 0 && self.logLines.push([q.now, kind, fields]) > ringSize) self.logLines.shift();
         o.log(kind, fields);
       },
     };
+    if (ringSize > 0) {
+      log.recent = (): string[] => {
+        self.check();
+        return self.logLines.map(([t, kind, fields]) => JSON.stringify({ t, kind, ...fields }));
+      };
+    }
 
     return {
       board: o.board,

@@ -5,6 +5,7 @@
 import type { Network } from "../../hal/network.js";
 import type { Scheduler } from "../scheduler.js";
 import type { NetContext, ReplyPredicate } from "./common.js";
+import { httpClientClass } from "./http.js";
 import { mqttClientClass } from "./mqtt.js";
 import { tcpClass } from "./tcp.js";
 import { udpClass } from "./udp.js";
@@ -45,7 +46,7 @@ export interface NetFaults {
   readonly refusing: boolean;
 }
 
-export interface SimNetwork extends Network {
+export interface SimNetwork extends Required<Network> {
   readonly faults: NetFaults;
   /** Number of live connections (for tests and leak checks). */
   readonly liveConnections: number;
@@ -96,6 +97,7 @@ export function createSimNetwork(options: SimNetworkOptions): SimNetwork {
     UDP: udpClass(ctx),
     WebSocketClient: webSocketClientClass(ctx),
     MQTTClient: mqttClientClass(ctx),
+    HTTPClient: httpClientClass(ctx),
     faults,
     get liveConnections() {
       return ctx.live.size;

@@ -33,6 +33,8 @@ export interface RpcOptions {
   checkResult?: (action: string, payload: unknown) => RpcError | null;
   onOpen?: () => void;
   onClose?: (reason: string) => void;
+  /** A connection attempt failed before it opened (ETLS: the CSMS certificate was refused; EHTTP401: credentials). */
+  onConnectError?: (error: HalError) => void;
   /** Every frame, as sent or received (text). */
   onFrame?: (dir: "in" | "out", text: string) => void;
 }
@@ -44,6 +46,14 @@ interface PendingCall {
 }
 
 export type RpcState = "idle" | "connecting" | "open" | "backoff" | "closed";
+
+/** Where and how to connect; changed by configure() from the next connection on. */
+export interface RpcEndpoint {
+  url: string;
+  headers: Record<string, string>;
+  /** TLS parameters for wss://; null: none (ws://, or the HAL's defaults). */
+  secure: TlsOptions | null;
+}
 
 const MAX_ID = 36;
 
@@ -59,10 +69,58 @@ export class OcppConnection {
   private pingTimer: TimerId | 0 = 0;
   private lastHeard = 0;
   private awaitingPong = false;
-  readonly stats = { sent: 0, received: 0, timeouts: 0, reconnects: 0, badFrames: 0, deadLinks: 0 };
+  private endpoint: RpcEndpoint;
+  private pingIntervalMs: number;
+  readonly stats = { sent: 0, received: 0, timeouts: 0, reconnects: 0, badFrames: 0, deadLinks: 0, lastBackoffMs: 0 };
 
   constructor(private readonly hal: Hal, private readonly options: RpcOptions) {
     this.idPrefix = (options.prng.next() >>> 8).toString(36) + "-";
+    this.endpoint = { url: options.url, headers: { ...(options.headers ?? {}) }, secure: options.secure ?? null };
+    this.pingIntervalMs = options.pingIntervalMs;
+  }
+
+  /** The endpoint the next connection uses. */
+  get target(): RpcEndpoint {
+    return this.endpoint;
+  }
+
+  /** Changes the endpoint (URL, headers, TLS) from the next connection on; see reconnect(). */
+  configure(endpoint: Partial<RpcEndpoint>): void {
+    this.endpoint = {
+      url: endpoint.url ?? this.endpoint.url,
+      headers: endpoint.headers ?? this.endpoint.headers,
+      secure: endpoint.secure !== undefined ? endpoint.secure : this.endpoint.secure,
+    };
+  }
+
+  /** Drops the current connection (if any) and connects again now, with the current endpoint. */
+  reconnect(reason: string): void {
+    if (this._state === "closed") return;
+    this.stopTimers();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      try {
+        ws.close();
+      } catch {
+        // already dead
+      }
+    }
+    const wasOpen = this._state === "open";
+    this.failAll(`reconnecting (${reason})`);
+    this._state = "idle";
+    this.attempt = 0;
+    if (wasOpen) this.options.onClose?.(reason);
+    this.connect();
+  }
+
+  /** WebSocket ping period (WebSocketPingInterval); 0 disables the ping and the dead-link check. */
+  setPingInterval(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError("ping interval must be >= 0");
+    this.pingIntervalMs = ms;
+    if (this.pingTimer) this.hal.timers.clear(this.pingTimer);
+    this.pingTimer = 0;
+    if (this._state === "open" && ms > 0) this.pingTimer = this.hal.timers.set(() => this.checkLink(), ms, ms);
   }
 
   get state(): RpcState {
@@ -84,11 +142,12 @@ export class OcppConnection {
     const self = this;
     let opened = false;
     try {
+      const ep = this.endpoint;
       this.ws = new this.hal.network.WebSocketClient({
-        url: this.options.url,
+        url: ep.url,
         protocols: [this.options.protocol],
-        headers: this.options.headers ?? {},
-        ...(this.options.secure ? { secure: this.options.secure } : {}),
+        headers: ep.headers,
+        ...(ep.secure ? { secure: ep.secure } : {}),
         onWritable() {
           if (opened || self.ws !== this) return;
           opened = true;
@@ -109,6 +168,7 @@ export class OcppConnection {
         },
         onError(error: HalError) {
           if (self.ws !== this) return;
+          if (!opened) self.options.onConnectError?.(error);
           self.lost(`error ${error.code}: ${error.message}`);
         },
       });
@@ -158,8 +218,8 @@ export class OcppConnection {
     this.attempt = 0;
     this.lastHeard = this.hal.clock.now();
     this.awaitingPong = false;
-    if (this.options.pingIntervalMs > 0) {
-      this.pingTimer = this.hal.timers.set(() => this.checkLink(), this.options.pingIntervalMs, this.options.pingIntervalMs);
+    if (this.pingIntervalMs > 0) {
+      this.pingTimer = this.hal.timers.set(() => this.checkLink(), this.pingIntervalMs, this.pingIntervalMs);
     }
     this.options.onOpen?.();
     this.pump();
@@ -169,7 +229,7 @@ export class OcppConnection {
   private checkLink(): void {
     if (this._state !== "open" || !this.ws) return;
     const silentFor = this.hal.clock.now() - this.lastHeard;
-    if (this.awaitingPong && silentFor >= this.options.pingIntervalMs) {
+    if (this.awaitingPong && silentFor >= this.pingIntervalMs) {
       this.stats.deadLinks++;
       const ws = this.ws;
       this.ws = null;
@@ -201,6 +261,8 @@ export class OcppConnection {
     const delay = Math.round(base / 2 + (base / 2) * this.options.prng.float());
     this.attempt++;
     this.stats.reconnects++;
+    this.stats.lastBackoffMs = delay;
+    this.hal.log.event("ocpp-link", { event: "backoff", attempt: this.attempt, delayMs: delay, reason });
     this.retryTimer = this.hal.timers.set(() => {
       this.retryTimer = 0;
       if (this._state === "backoff") {

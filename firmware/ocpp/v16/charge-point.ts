@@ -24,6 +24,14 @@ export const FIRMWARE_VERSION = "0.1.0";
 
 const SCHEMAS = ocpp16 as unknown as OcppValidatorTable;
 
+/**
+ * CALLRESULTs of the 1.6 security extension that the generated 1.6 tables (the 28 actions of ocpp-messages) do
+ * not know; ocpp-rpc's strict 1.6 schemas do. SecurityEventNotification.conf is an empty object.
+ */
+const EXTENSION_CONF: Record<string, (payload: Record<string, unknown>) => boolean> = {
+  SecurityEventNotification: (p) => Object.keys(p).length === 0,
+};
+
 export type Registration = "none" | "pending" | "accepted" | "rejected";
 
 export interface ChargePointDeps {
@@ -77,6 +85,13 @@ export class ChargePoint16 implements Ocpp16Context {
       onChange: () => this.startHeartbeat(),
     });
     this.keys.define("StopTransactionOnInvalidId", { type: "boolean", default: "true" });
+    this.keys.define("WebSocketPingInterval", {
+      type: "integer",
+      default: String(cfg.webSocketPingIntervalS),
+      min: 0,
+      max: 3_600,
+      onChange: (v) => this.rpc.setPingInterval(parseInt(v, 10) * 1000),
+    });
     const headers: Record<string, string> = {};
     if (cfg.securityProfile === 1 || cfg.securityProfile === 2) {
       headers["Authorization"] = "Basic " + base64Encode(utf8Encode(`${cfg.chargePointId}:${cfg.basicAuthPassword}`));
@@ -88,15 +103,20 @@ export class ChargePoint16 implements Ocpp16Context {
       callTimeoutMs: cfg.callTimeoutMs,
       reconnectMinMs: cfg.reconnectMinMs,
       reconnectMaxMs: cfg.reconnectMaxMs,
-      pingIntervalMs: 0,
+      pingIntervalMs: this.keys.getInt("WebSocketPingInterval") * 1000,
       prng: deps.prng,
       handleCall: (action, payload) => this.dispatch(action, payload),
       checkResult: (action, payload) => {
+        const ext = EXTENSION_CONF[action];
+        if (ext) return ext(payload as Record<string, unknown>) ? null : new RpcError("FormationViolation", `bad ${action}.conf`);
         const invalid = validateWith(SCHEMAS, "1.6", action, "conf", payload);
         return invalid ? new RpcError(invalid.code, invalid.description, { path: invalid.path }) : null;
       },
       onOpen: () => this.opened(),
       onClose: () => this.disconnected(),
+      onConnectError: (e) => {
+        for (const l of this.listeners) l.connectFailed?.(e);
+      },
     });
     this.tx = new TxQueue(
       deps.txStore ?? new MemoryTxStore(),
@@ -138,6 +158,10 @@ export class ChargePoint16 implements Ocpp16Context {
 
   get online(): boolean {
     return this.rpc.isOpen;
+  }
+
+  get link(): OcppConnection {
+    return this.rpc;
   }
 
   start(): void {

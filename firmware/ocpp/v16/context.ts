@@ -7,7 +7,8 @@ import type { Hal, KeyValue, MeterReading } from "../../../hal/index.js";
 import type { FirmwareConfig } from "../../config.js";
 import type { LimitArbiter } from "../../control/arbiter.js";
 import type { Authorizer, Session } from "../../session/session.js";
-import type { CallResult } from "../rpc/connection.js";
+import type { CallResult, RpcEndpoint } from "../rpc/connection.js";
+import type { HalError } from "../../../hal/index.js";
 import type { TxQueue } from "../transactions/queue.js";
 import type { ConfigurationKeys } from "./keys.js";
 
@@ -19,6 +20,20 @@ export interface Ocpp16Events {
   registered?(): void;
   /** The WebSocket opened (true) or was lost (false). */
   connection?(open: boolean): void;
+  /** A connection attempt failed before it opened (code ETLS: certificate refused; EHTTP401: credentials). */
+  connectFailed?(error: HalError): void;
+}
+
+/** The WebSocket link to the CSMS, for the modules that change how it connects (security profiles, ping). */
+export interface Ocpp16Link {
+  /** The endpoint the next connection uses. */
+  readonly target: RpcEndpoint;
+  /** Changes URL, headers or TLS parameters from the next connection on. */
+  configure(endpoint: Partial<RpcEndpoint>): void;
+  /** Drops the connection and connects again now (new credentials, new security profile). */
+  reconnect(reason: string): void;
+  /** WebSocket ping and dead-link check period, ms (0 = off). */
+  setPingInterval(ms: number): void;
 }
 
 export interface Ocpp16Context {
@@ -40,6 +55,8 @@ export interface Ocpp16Context {
   readonly registered: boolean;
   /** True while the WebSocket is open. */
   readonly online: boolean;
+  /** The WebSocket link (endpoint, reconnect, ping). */
+  readonly link: Ocpp16Link;
   /** Registers the handler of a CALL from the CSMS. Registering an action twice throws. */
   handle(action: string, handler: CallHandler): void;
   /** Sends a CALL that is not transaction-related (lost if the connection drops). */

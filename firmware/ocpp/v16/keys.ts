@@ -24,6 +24,10 @@ export interface KeyDefinition {
   maxLength?: number;
   /** Not persisted (derived at run time, e.g. a read-only capability). */
   volatile?: boolean;
+  /** Write-only (e.g. AuthorizationKey): GetConfiguration lists the key without its value. */
+  writeOnly?: boolean;
+  /** An extra rule checked after the type's (why the value is refused, or null); also applied to stored values. */
+  rule?: (value: string) => string | null;
   /** Called after a change was accepted and stored. */
   onChange?: (value: string) => void;
 }
@@ -122,6 +126,7 @@ export class ConfigurationKeys {
     for (const k of wanted) {
       const def = this.defs.get(k);
       if (!def) unknown.push(k);
+      else if (def.writeOnly) out.push({ key: k, readonly: false });
       else out.push({ key: k, readonly: def.readonly === true, value: this.values.get(k)! });
     }
     return { configurationKey: out, unknownKey: unknown };
@@ -129,6 +134,11 @@ export class ConfigurationKeys {
 
   /** Why `value` does not fit the definition, or null. */
   check(def: KeyDefinition, value: string): string | null {
+    const why = this.checkType(def, value);
+    return why === null && def.rule ? def.rule(value) : why;
+  }
+
+  private checkType(def: KeyDefinition, value: string): string | null {
     if (typeof value !== "string") return "not a string";
     if (value.length > 500) return "longer than 500 characters";
     switch (def.type) {

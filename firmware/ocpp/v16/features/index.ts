@@ -1,6 +1,9 @@
 /** The OCPP 1.6 feature profile modules the charge point installs, in order. */
 import type { Ocpp16Feature } from "../context.js";
+import { diagnostics } from "./diagnostics.js";
+import { firmware } from "./firmware.js";
 import { remote } from "./remote.js";
+import { security } from "./security.js";
 import { transactions } from "./transactions.js";
 
-export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote];
+export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote, security, firmware, diagnostics];
