@@ -10,6 +10,7 @@ import { ChargingHardware } from "./control/hardware.js";
 import { ControlLoop } from "./control/loop.js";
 import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
+import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
 import { Prng } from "./util/prng.js";
 
@@ -116,7 +117,10 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
   } catch (e) {
     hal.log.event("device-error", { device: "keyvalue", code: "open", message: (e as Error).message });
   }
-  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store });
+  // The meter register at boot (it survives in the meter IC): the meterStop of a transaction the power cut.
+  hw.meter.read(hw.meterReading);
+  const txStore = openTxJournal(hal);
+  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store, ...(txStore ? { txStore } : {}) });
 
   // A board without a card reader (free charging, remote start only) is a valid product.
   let reader: { close(): void } | null = null;

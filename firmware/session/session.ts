@@ -56,6 +56,11 @@ export class Session {
   private _errorCode = "NoError";
   private plugged = false;
   private counter = 0;
+  /**
+   * Where session numbers come from (default: 1, 2, 3, ... per boot). The OCPP stack sets it so that numbers
+   * stay unique across reboots (its transaction journal refers to sessions by number).
+   */
+  numbering: (() => number) | null = null;
   private pendingAuth: string | null = null;
   private readonly listeners: SessionListener[] = [];
   /**
@@ -230,7 +235,7 @@ export class Session {
   private maybeStart(): void {
     if (this._current || !this.plugged || this._authorizedTag === null || this._stopRequested) return;
     this._current = {
-      number: ++this.counter,
+      number: this.numbering ? this.numbering() : ++this.counter,
       idTag: this._authorizedTag,
       source: this.authSource,
       startWall: this.clock.wall(),

@@ -1,12 +1,27 @@
 /**
  * Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction) must never
  * be lost: each is stored before it is sent and removed only after its CALLRESULT, then replayed in order
- * after a reconnect or a reboot. The storage is pluggable: `MemoryTxStore` here, the flash journal
- * (firmware/storage/journal.ts) on the device.
+ * after a reconnect or a reboot. The storage is pluggable: `MemoryTxStore` here, `JournalTxStore`
+ * (journal-store.ts, over the flash journal of firmware/storage/journal.ts) on the device.
  *
  * A StopTransaction or MeterValues queued before the StartTransaction.conf arrived refers to the local
- * session number; the transactionId from the CSMS is applied when it is known.
+ * session number; the transactionId from the CSMS is applied when it is sent. The mapping session ->
+ * transactionId is itself stored (a small "txid" record written BEFORE the StartTransaction record is
+ * removed, and removed only once the StopTransaction was confirmed), so it survives a reboot, and it marks
+ * the session as open: after a reboot, a session with a StartTransaction or a txid record but no
+ * StopTransaction was interrupted (`interrupted()`), and the owner queues its StopTransaction (PowerLoss).
+ *
+ * Crash analysis (every step is one store write; a power cut falls before or after each):
+ *  - started:   append Start                        (cut before: the session never existed on flash)
+ *  - Start.conf: put txid, then remove Start         (cut between: Start is resent; a newer txid wins)
+ *  - MeterValues: append, remove after the .conf     (cut before the remove: resent)
+ *  - ended:     append Stop
+ *  - Stop.conf: remove txid(s), then remove Stop     (cut between: a Stop without Start or txid is one the
+ *               CSMS confirmed; open() removes it)
+ * A message answered by the CSMS but cut before its remove is sent again after the reboot, with the same
+ * payload (at-least-once; the CSMS recognises the repeat by its content).
  */
+import type { Timers, TimerId } from "../../../hal/index.js";
 import type { RpcError } from "../rpc/errors.js";
 
 export type TxAction = "StartTransaction" | "StopTransaction" | "MeterValues";
@@ -23,12 +38,28 @@ export interface TxMessage {
   attempts: number;
 }
 
+/** A stored session -> transactionId mapping (also: "this session's StartTransaction was confirmed"). */
+export interface TxIdRecord {
+  seq: number;
+  session: number;
+  transactionId: number;
+}
+
 export interface TxStore {
+  /** Stores a message; returns its seq, or 0 when a droppable message could not be stored (full). */
   append(message: Omit<TxMessage, "seq">): number;
   remove(seq: number): void;
   update(seq: number, payload: Record<string, unknown>, attempts: number): void;
   /** Live messages in order. */
   all(): TxMessage[];
+  /** Stores a transactionId mapping; returns its seq. */
+  putTxId(session: number, transactionId: number): number;
+  /** Live transactionId mappings in order. */
+  txIds(): TxIdRecord[];
+  /** Messages dropped to stay within the bound. */
+  readonly dropped: number;
+  /** Sets the byte budget (0: as much as the storage has). Optional. */
+  setLimit?(bytes: number): void;
 }
 
 /**
@@ -37,6 +68,7 @@ export interface TxStore {
  */
 export class MemoryTxStore implements TxStore {
   private readonly items: TxMessage[] = [];
+  private readonly ids: TxIdRecord[] = [];
   private seq = 0;
   /** Messages dropped to stay within the bound. */
   dropped = 0;
@@ -62,6 +94,8 @@ export class MemoryTxStore implements TxStore {
   remove(seq: number): void {
     const i = this.items.findIndex((m) => m.seq === seq);
     if (i >= 0) this.items.splice(i, 1);
+    const j = this.ids.findIndex((m) => m.seq === seq);
+    if (j >= 0) this.ids.splice(j, 1);
   }
 
   update(seq: number, payload: Record<string, unknown>, attempts: number): void {
@@ -75,6 +109,16 @@ export class MemoryTxStore implements TxStore {
   all(): TxMessage[] {
     return this.items.slice();
   }
+
+  putTxId(session: number, transactionId: number): number {
+    const seq = ++this.seq;
+    this.ids.push({ seq, session, transactionId });
+    return seq;
+  }
+
+  txIds(): TxIdRecord[] {
+    return this.ids.slice();
+  }
 }
 
 export interface TxSender {
@@ -85,54 +129,127 @@ export interface TxSender {
 }
 
 export interface TxQueueOptions {
-  /** How often a message the CSMS answers with a CALLERROR is tried (TransactionMessageAttempts). */
-  maxAttempts: number;
+  /** How often a message the CSMS answers with a CALLERROR (or not at all) is tried (TransactionMessageAttempts). */
+  maxAttempts: number | (() => number);
+  /**
+   * TransactionMessageRetryInterval in ms: after the n-th failed attempt the next one waits n times this
+   * (OCPP 1.6 §4.10: "wait interval × number of attempts"). Needs `timers`; without them retries go at once.
+   */
+  retryIntervalMs?: () => number;
+  timers?: Timers;
   /** Called with the StartTransaction.conf of a session. */
   onStartConf(session: number, result: Record<string, unknown>): void;
-  /** Called when a message is given up (CALLERROR `maxAttempts` times). */
+  /** Called when a message is given up (failed `maxAttempts` times). */
   onGiveUp(message: TxMessage, error: RpcError): void;
+  /** Called when a StopTransaction was confirmed. */
+  onStopConf?(session: number): void;
 }
 
 /** Sends stored transaction messages strictly in order, one at a time. */
 export class TxQueue {
   private busy = false;
   /** session number -> transactionId from the CSMS */
-  private readonly txIds = new Map<number, number>();
-  readonly stats = { sent: 0, retried: 0, givenUp: 0 };
+  private readonly txIdMap = new Map<number, number>();
+  private retryTimer: TimerId | 0 = 0;
+  private readonly _interrupted: number[] = [];
+  readonly stats = { sent: 0, retried: 0, givenUp: 0, recovered: 0 };
 
   constructor(
     private readonly store: TxStore,
     private readonly sender: TxSender,
     private readonly options: TxQueueOptions,
-  ) {}
+  ) {
+    this.load();
+  }
+
+  /** What the store held at start-up: the mappings, stale records cleaned, interrupted sessions found. */
+  private load(): void {
+    const store = this.store;
+    const ids = store.txIds();
+    const latest = new Map<number, TxIdRecord>();
+    for (const r of ids) {
+      const prev = latest.get(r.session);
+      if (prev) store.remove(prev.seq); // a resent Start gave a newer id: the newest wins
+      latest.set(r.session, r);
+    }
+    for (const [s, r] of latest) this.txIdMap.set(s, r.transactionId);
+    const msgs = store.all();
+    const started = new Set<number>();
+    const stopped = new Set<number>();
+    for (const m of msgs) {
+      if (m.action === "StartTransaction") started.add(m.session);
+      else if (m.action === "StopTransaction") stopped.add(m.session);
+    }
+    for (const m of msgs) {
+      // Without a Start or a txid record, a session's messages are leftovers of a confirmed Stop (see above).
+      if (!started.has(m.session) && !latest.has(m.session)) {
+        store.remove(m.seq);
+        this.stats.recovered++;
+      }
+    }
+    const open = new Set<number>([...started, ...latest.keys()]);
+    for (const s of open) if (!stopped.has(s)) this._interrupted.push(s);
+    this._interrupted.sort((a, b) => a - b);
+  }
+
+  /** Sessions that were open (started, not stopped) when the store was loaded: the power failed during them. */
+  interrupted(): number[] {
+    return this._interrupted.slice();
+  }
+
+  /** The highest session number the store knows (session numbers must not be reused while stored). */
+  maxSession(): number {
+    let n = 0;
+    for (const m of this.store.all()) if (m.session > n) n = m.session;
+    for (const r of this.store.txIds()) if (r.session > n) n = r.session;
+    return n;
+  }
 
   /** The CSMS's transactionId for a session, if known. */
   transactionId(session: number): number | undefined {
-    return this.txIds.get(session);
+    return this.txIdMap.get(session);
   }
 
-  enqueue(action: TxAction, session: number, payload: Record<string, unknown>, droppable = false): void {
-    this.store.append({ action, session, payload, droppable, attempts: 0 });
+  /** Stores a message, then sends it when its turn comes. False when a droppable message was not stored. */
+  enqueue(action: TxAction, session: number, payload: Record<string, unknown>, droppable = false): boolean {
+    const seq = this.store.append({ action, session, payload, droppable, attempts: 0 });
     this.pump();
+    return seq !== 0;
   }
 
   get length(): number {
     return this.store.all().length;
   }
 
+  /** The store's byte budget (TransactionJournalMaxBytes; 0 = all the storage has). */
+  setByteLimit(bytes: number): void {
+    this.store.setLimit?.(bytes);
+  }
+
+  get dropped(): number {
+    return this.store.dropped;
+  }
+
+  private maxAttempts(): number {
+    const m = this.options.maxAttempts;
+    return Math.max(1, typeof m === "number" ? m : m());
+  }
+
   /** Sends the next message if possible. Call after (re)connection too. */
   pump(): void {
-    if (this.busy || !this.sender.ready()) return;
-    const next = this.store.all()[0];
+    if (this.busy || this.retryTimer || !this.sender.ready()) return;
+    const all = this.store.all();
+    const next = all[0];
     if (!next) return;
     let payload = next.payload;
     if (next.action !== "StartTransaction") {
-      const id = this.txIds.get(next.session);
+      const id = this.txIdMap.get(next.session);
       if (id === undefined) {
-        // The StartTransaction of this session has not been answered: it must be ahead in the queue.
-        // If it is not (it was given up), the CSMS never assigned an id: use -1... never: skip sending.
-        if (!this.store.all().some((m) => m.action === "StartTransaction" && m.session === next.session)) {
+        // The StartTransaction of this session has not been answered: it must be ahead in the queue. If it is
+        // not (it was given up), the CSMS never assigned an id and the message cannot be sent: drop it.
+        if (!all.some((m) => m.action === "StartTransaction" && m.session === next.session)) {
           this.store.remove(next.seq);
+          this.stats.givenUp++;
           this.pump();
         }
         return;
@@ -143,27 +260,53 @@ export class TxQueue {
     this.sender.send(next.action, payload, (error, result) => {
       this.busy = false;
       if (error) {
-        if (error.details.transport) return; // connection lost: resend after reconnect, same order
+        if (error.details["transport"]) return; // connection lost: resend after reconnect, same order
         const attempts = next.attempts + 1;
-        if (attempts >= this.options.maxAttempts) {
+        if (attempts >= this.maxAttempts()) {
           this.store.remove(next.seq);
           this.stats.givenUp++;
           this.options.onGiveUp(next, error);
-        } else {
-          this.stats.retried++;
-          this.store.update(next.seq, next.payload, attempts);
+          this.pump();
+          return;
         }
-        this.pump();
+        this.stats.retried++;
+        this.store.update(next.seq, next.payload, attempts);
+        const interval = this.options.retryIntervalMs ? this.options.retryIntervalMs() : 0;
+        const timers = this.options.timers;
+        if (timers && interval > 0) {
+          this.retryTimer = timers.set(() => {
+            this.retryTimer = 0;
+            this.pump();
+          }, interval * attempts);
+        } else {
+          this.pump();
+        }
         return;
       }
       this.stats.sent++;
       if (next.action === "StartTransaction" && result) {
         const id = result["transactionId"];
-        if (typeof id === "number") this.txIds.set(next.session, id);
+        if (typeof id === "number") {
+          this.store.putTxId(next.session, id);
+          this.txIdMap.set(next.session, id);
+        }
+        this.store.remove(next.seq);
         this.options.onStartConf(next.session, result);
+      } else if (next.action === "StopTransaction") {
+        for (const r of this.store.txIds()) if (r.session === next.session) this.store.remove(r.seq);
+        this.store.remove(next.seq);
+        this.txIdMap.delete(next.session);
+        this.options.onStopConf?.(next.session);
+      } else {
+        this.store.remove(next.seq);
       }
-      this.store.remove(next.seq);
       this.pump();
     });
+  }
+
+  /** Stops the retry timer (shutdown). */
+  stop(): void {
+    if (this.retryTimer && this.options.timers) this.options.timers.clear(this.retryTimer);
+    this.retryTimer = 0;
   }
 }

@@ -125,7 +125,9 @@ export class ChargePoint16 implements Ocpp16Context {
         ready: () => this.rpc.isOpen && this._registration === "accepted",
       },
       {
-        maxAttempts: 3,
+        maxAttempts: () => (this.keys.has("TransactionMessageAttempts") ? this.keys.getInt("TransactionMessageAttempts") : 3),
+        retryIntervalMs: () => (this.keys.has("TransactionMessageRetryInterval") ? this.keys.getInt("TransactionMessageRetryInterval") * 1000 : 0),
+        timers: deps.hal.timers,
         onStartConf: (session, result) => this.startConfirmed(session, result),
         onGiveUp: (m, e) => this.log("ocpp-giveup", { action: m.action, session: m.session, code: e.code }),
       },
@@ -171,6 +173,7 @@ export class ChargePoint16 implements Ocpp16Context {
   stop(): void {
     for (const t of [this.heartbeatTimer, this.bootTimer]) if (t) this.hal.timers.clear(t);
     this.heartbeatTimer = this.bootTimer = 0;
+    this.tx.stop();
     this.rpc.close();
   }
 

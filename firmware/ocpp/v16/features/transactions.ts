@@ -1,59 +1,214 @@
 /**
- * Transactions (Core profile): StartTransaction when an authorized session begins, sampled MeterValues during
- * it, StopTransaction with its reason; all through the transaction queue so nothing is lost offline.
+ * Transactions (Core profile): StartTransaction when an authorized session begins, MeterValues during it
+ * (sampled, Sample.Periodic) and clock-aligned ones (Sample.Clock, also outside transactions), StopTransaction
+ * with its reason and transactionData (StopTxnSampledData / StopTxnAlignedData); all transaction messages
+ * through the transaction queue (journaled before they are sent, replayed in order, see ../../transactions/).
+ *
+ * After a reboot, a session the journal shows open (started, never stopped) gets its StopTransaction with
+ * reason PowerLoss, meterStop = the meter register read at boot (the energy register survives in the meter
+ * IC) and the boot time (OCPP 1.6 §4.8 lets the charge point stop such transactions after the reboot).
+ *
+ * Session numbers are unique across reboots: a counter in the "ocpp" key-value store, and never below the
+ * highest session number still in the journal.
+ *
+ * Keys owned here: MeterValueSampleInterval, MeterValuesSampledData(+MaxLength), ClockAlignedDataInterval,
+ * MeterValuesAlignedData(+MaxLength), StopTxnSampledData(+MaxLength), StopTxnAlignedData(+MaxLength),
+ * StopTransactionOnEVSideDisconnect (read-only true: the session ends when the EV side disconnects),
+ * UnlockConnectorOnEVSideDisconnect (no lock actuator on the supported boards: the cable is never held, the
+ * value is accepted and stored for when one exists), TransactionMessageAttempts,
+ * TransactionMessageRetryInterval, and the vendor key TransactionJournalMaxBytes (the journal's byte budget).
  */
+import type { Temperature, TimerId } from "../../../../hal/index.js";
 import type { SessionInfo } from "../../../session/session.js";
+import { MEASURANDS, sampledValues, type MeterSources } from "../../transactions/meter-values.js";
 import { isoTime } from "../../../util/time.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
-import type { TimerId } from "../../../../hal/index.js";
+
+const SESSION_KEY = "txSessionNo";
+/** Aligned readings kept for StopTxnAlignedData (bounded: the StopTransaction must fit one journal record). */
+const MAX_ALIGNED_IN_STOP = 8;
 
 export const transactions: Ocpp16Feature = {
   name: "transactions",
   install(ctx: Ocpp16Context): void {
-    ctx.keys.define("MeterValueSampleInterval", { type: "integer", default: String(ctx.config.meterValueSampleIntervalS), min: 0, max: 86_400 });
-    let sampleTimer: TimerId | 0 = 0;
     const hal = ctx.hal;
+    const keys = ctx.keys;
+    const supported = MEASURANDS as readonly string[];
+    const max = String(supported.length);
+    const csl = (dflt: string) => ({ type: "csl" as const, default: dflt, values: supported, maxItems: supported.length });
+    keys.define("MeterValueSampleInterval", { type: "integer", default: String(ctx.config.meterValueSampleIntervalS), min: 0, max: 86_400, onChange: () => restartSampling() });
+    keys.define("MeterValuesSampledData", csl("Energy.Active.Import.Register"));
+    keys.define("MeterValuesSampledDataMaxLength", { type: "integer", default: max, readonly: true, volatile: true });
+    keys.define("ClockAlignedDataInterval", { type: "integer", default: "0", min: 0, max: 86_400, onChange: () => scheduleAligned() });
+    keys.define("MeterValuesAlignedData", csl("Energy.Active.Import.Register"));
+    keys.define("MeterValuesAlignedDataMaxLength", { type: "integer", default: max, readonly: true, volatile: true });
+    keys.define("StopTxnSampledData", csl(""));
+    keys.define("StopTxnSampledDataMaxLength", { type: "integer", default: max, readonly: true, volatile: true });
+    keys.define("StopTxnAlignedData", csl(""));
+    keys.define("StopTxnAlignedDataMaxLength", { type: "integer", default: max, readonly: true, volatile: true });
+    keys.define("StopTransactionOnEVSideDisconnect", { type: "boolean", default: "true", readonly: true, volatile: true });
+    keys.define("UnlockConnectorOnEVSideDisconnect", { type: "boolean", default: "true" });
+    keys.define("TransactionMessageAttempts", { type: "integer", default: "3", min: 1, max: 100 });
+    keys.define("TransactionMessageRetryInterval", { type: "integer", default: "60", min: 0, max: 86_400 });
+    keys.define("TransactionJournalMaxBytes", {
+      type: "integer",
+      default: "0",
+      min: 0,
+      max: 16_777_216,
+      onChange: (v) => ctx.tx.setByteLimit(parseInt(v, 10)),
+    });
+    ctx.tx.setByteLimit(keys.getInt("TransactionJournalMaxBytes"));
 
-    const sample = (s: SessionInfo) => {
-      if (ctx.session.current !== s) return;
-      const m = ctx.meter;
-      const sampled: Array<Record<string, unknown>> = [
-        { value: m.energyImport.toFixed(0), context: "Sample.Periodic", measurand: "Energy.Active.Import.Register", unit: "Wh" },
-        { value: (m.power[0]! + m.power[1]! + m.power[2]!).toFixed(0), context: "Sample.Periodic", measurand: "Power.Active.Import", unit: "W" },
-      ];
-      const phases = hal.board.phases;
-      for (let i = 0; i < phases; i++) {
-        sampled.push({ value: m.current[i]!.toFixed(1), context: "Sample.Periodic", measurand: "Current.Import", phase: `L${i + 1}`, unit: "A" });
-      }
-      for (let i = 0; i < phases; i++) {
-        sampled.push({ value: m.voltage[i]!.toFixed(1), context: "Sample.Periodic", measurand: "Voltage", phase: `L${i + 1}-N`, unit: "V" });
-      }
-      ctx.tx.enqueue("MeterValues", s.number, { connectorId: ctx.connectorId, meterValue: [{ timestamp: ctx.now(), sampledValue: sampled }] }, true);
+    // --- meter sources
+    let sensor: Temperature | null | undefined;
+    const sources: MeterSources = {
+      reading: ctx.meter,
+      phases: hal.board.phases,
+      temperature(): number {
+        if (sensor === undefined) {
+          sensor = null;
+          const name = hal.board.temperatureSensors[0];
+          if (name !== undefined) {
+            try {
+              sensor = new hal.io.Temperature({ sensor: name });
+            } catch {
+              sensor = null;
+            }
+          }
+        }
+        if (!sensor) return NaN;
+        try {
+          return sensor.read();
+        } catch {
+          return NaN;
+        }
+      },
+      offered: () => ctx.arbiter.amps,
     };
 
+    // --- session numbers, unique across reboots
+    const store = ctx.store;
+    ctx.session.numbering = () => {
+      const stored = store ? parseInt(store.get(SESSION_KEY) ?? "0", 10) : 0;
+      const n = Math.max(Number.isSafeInteger(stored) && stored > 0 ? stored : 0, ctx.tx.maxSession(), lastNumber) + 1;
+      lastNumber = n;
+      if (store) store.set(SESSION_KEY, String(n));
+      return n;
+    };
+    let lastNumber = 0;
+
+    // --- sampled meter values of the running transaction
+    let sampleTimer: TimerId | 0 = 0;
+    let running: SessionInfo | null = null;
+    let aligned: Array<Record<string, unknown>> = [];
+    let begin: Array<Record<string, unknown>> = [];
+
+    const sample = () => {
+      const s = running;
+      if (!s || ctx.session.current !== s) return;
+      const list = keys.getList("MeterValuesSampledData");
+      if (list.length === 0) return;
+      const sv = sampledValues(list, "Sample.Periodic", sources);
+      if (sv.length === 0) return;
+      ctx.tx.enqueue("MeterValues", s.number, { connectorId: ctx.connectorId, meterValue: [{ timestamp: ctx.now(), sampledValue: sv }] }, true);
+    };
+    const restartSampling = () => {
+      if (sampleTimer) hal.timers.clear(sampleTimer);
+      sampleTimer = 0;
+      const interval = keys.getInt("MeterValueSampleInterval") * 1000;
+      if (running && interval > 0) sampleTimer = hal.timers.set(sample, interval, interval);
+    };
+
+    // --- clock-aligned meter values (wall-clock boundaries; in and outside transactions)
+    let alignedTimer: TimerId | 0 = 0;
+    const alignedTick = () => {
+      alignedTimer = 0;
+      const list = keys.getList("MeterValuesAlignedData");
+      const stopList = keys.getList("StopTxnAlignedData");
+      const timestamp = ctx.now();
+      if (list.length > 0) {
+        const sv = sampledValues(list, "Sample.Clock", sources);
+        const payload = { connectorId: ctx.connectorId, meterValue: [{ timestamp, sampledValue: sv }] };
+        if (running && ctx.session.current === running) ctx.tx.enqueue("MeterValues", running.number, payload, true);
+        else if (ctx.online && ctx.registered) ctx.call("MeterValues", payload);
+      }
+      if (running && stopList.length > 0) {
+        aligned.push({ timestamp, sampledValue: sampledValues(stopList, "Sample.Clock", sources) });
+        if (aligned.length > MAX_ALIGNED_IN_STOP) aligned.shift();
+      }
+      scheduleAligned();
+    };
+    const scheduleAligned = () => {
+      if (alignedTimer) hal.timers.clear(alignedTimer);
+      alignedTimer = 0;
+      const interval = keys.getInt("ClockAlignedDataInterval") * 1000;
+      const wall = hal.clock.wall();
+      if (interval <= 0 || wall <= 0) return;
+      const next = Math.floor(wall / interval) * interval + interval;
+      alignedTimer = hal.timers.set(alignedTick, next - wall);
+    };
+    scheduleAligned();
+    ctx.listen({ registered: () => scheduleAligned() });
+
+    // --- transactions
     ctx.session.listen({
       started(s) {
+        running = s;
+        aligned = [];
+        const stopSampled = keys.getList("StopTxnSampledData");
+        begin = stopSampled.length ? [{ timestamp: isoTime(s.startWall), sampledValue: sampledValues(stopSampled, "Transaction.Begin", sources) }] : [];
         ctx.tx.enqueue("StartTransaction", s.number, {
           connectorId: ctx.connectorId,
           idTag: s.idTag,
           meterStart: Math.floor(s.meterStartWh),
           timestamp: isoTime(s.startWall),
+          ...(s.reservationId !== null ? { reservationId: s.reservationId } : {}),
         });
-        const interval = ctx.keys.getInt("MeterValueSampleInterval") * 1000;
-        if (interval > 0) sampleTimer = hal.timers.set(() => sample(s), interval, interval);
+        restartSampling();
       },
       ended(s) {
-        if (sampleTimer) hal.timers.clear(sampleTimer);
-        sampleTimer = 0;
+        running = null;
+        restartSampling();
+        const timestamp = ctx.now();
         const payload: Record<string, unknown> = {
-          meterStop: Math.floor(s.meterStopWh),
-          timestamp: ctx.now(),
+          meterStop: Math.max(Math.floor(s.meterStopWh), Math.floor(s.meterStartWh)),
+          timestamp,
           reason: s.stopReason ?? "Other",
         };
         if (s.stopIdTag) payload["idTag"] = s.stopIdTag;
-        // transactionId is filled in by the queue once StartTransaction.conf has assigned it.
+        const data = begin.concat(aligned);
+        const stopSampled = keys.getList("StopTxnSampledData");
+        if (stopSampled.length) data.push({ timestamp, sampledValue: sampledValues(stopSampled, "Transaction.End", sources) });
+        if (data.length) payload["transactionData"] = data;
+        begin = [];
+        aligned = [];
+        // transactionId is applied by the queue once StartTransaction.conf has assigned it.
         ctx.tx.enqueue("StopTransaction", s.number, payload);
       },
     });
+
+    // --- sessions the power failure interrupted: stop them now (PowerLoss), or once the clock is known
+    const interrupted = ctx.tx.interrupted();
+    if (interrupted.length > 0) {
+      const stopAll = () => {
+        const meterStop = Math.floor(ctx.meter.energyImport);
+        for (const n of interrupted) {
+          ctx.log("transaction-recovered", { session: n, meterStop });
+          ctx.tx.enqueue("StopTransaction", n, { meterStop, timestamp: ctx.now(), reason: "PowerLoss" });
+        }
+      };
+      if (hal.clock.wall() > 0) stopAll();
+      else {
+        let done = false;
+        ctx.listen({
+          registered() {
+            if (!done) {
+              done = true;
+              stopAll();
+            }
+          },
+        });
+      }
+    }
   },
 };
