@@ -25,6 +25,12 @@ import { isoTime } from "../../../util/time.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
 
 const SESSION_KEY = "txSessionNo";
+
+/** The reservation a session used, for StartTransaction.reservationId (the Reservation profile sets it). */
+function reservationOf(s: SessionInfo): { reservationId?: number } {
+  const id = (s as { reservationId?: unknown }).reservationId;
+  return typeof id === "number" ? { reservationId: id } : {};
+}
 /** Aligned readings kept for StopTxnAlignedData (bounded: the StopTransaction must fit one journal record). */
 const MAX_ALIGNED_IN_STOP = 8;
 
@@ -162,7 +168,7 @@ export const transactions: Ocpp16Feature = {
           idTag: s.idTag,
           meterStart: Math.floor(s.meterStartWh),
           timestamp: isoTime(s.startWall),
-          ...(s.reservationId !== null ? { reservationId: s.reservationId } : {}),
+          ...reservationOf(s),
         });
         restartSampling();
       },
