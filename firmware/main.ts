@@ -7,6 +7,7 @@ import type { Hal, KeyValue } from "../hal/index.js";
 import { resolveConfig, type FirmwareConfig } from "./config.js";
 import { LimitArbiter } from "./control/arbiter.js";
 import { ChargingHardware } from "./control/hardware.js";
+import { ConnectorLockControl } from "./control/lock.js";
 import { ControlLoop } from "./control/loop.js";
 import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
@@ -93,6 +94,13 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     onDeviceError: (device, code, message) => hal.log.event("device-error", { device, code, message }),
   });
 
+  // The socket's cable lock (none on a board with a fixed cable): the loop drives it, OCPP UnlockConnector uses it.
+  const lock = new ConnectorLockControl(
+    hal,
+    () => loop?.kick(),
+    (code, message) => hal.log.event("device-error", { device: "lock", code, message }),
+  );
+
   let ocpp: ChargePoint16 | null = null;
   const session = new Session(
     {
@@ -120,7 +128,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
   // The meter register at boot (it survives in the meter IC): the meterStop of a transaction the power cut.
   hw.meter.read(hw.meterReading);
   const txStore = openTxJournal(hal);
-  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store, ...(txStore ? { txStore } : {}) });
+  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store, lock: lock.present ? lock : null, ...(txStore ? { txStore } : {}) });
 
   // A board without a card reader (free charging, remote start only) is a valid product.
   let reader: { close(): void } | null = null;
@@ -138,7 +146,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     hal.log.event("device-error", { device: "idreader", code: "absent", message: (e as Error).message });
   }
 
-  loop = new ControlLoop(hal, cfg, core, arbiter, hw, session);
+  loop = new ControlLoop(hal, cfg, core, arbiter, hw, session, lock.present ? lock : null);
   loop.start();
   ocpp.start();
 
@@ -204,6 +212,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
       loop!.stop();
       ocpp!.stop();
       reader?.close();
+      lock.close();
       hw.close();
     },
   };

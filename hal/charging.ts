@@ -127,7 +127,31 @@ export interface IdReader extends IoInstance {
   read(): string | undefined;
 }
 
+export interface ConnectorLockOptions {
+  /** Called when the feedback (position switch) changes. */
+  onReadable?: (this: ConnectorLock) => void;
+  onError?: OnError<ConnectorLock>;
+}
+
+/**
+ * The cable lock of a socket outlet (type 2 socket: a motor or solenoid actuator with a position switch).
+ * Boards with a fixed cable have none. write() drives the actuator towards a position; read() is the
+ * feedback switch. An actuator that moves within the write() call (a solenoid pulse, the simulator's lock)
+ * shows the new position in read() at once; a slower one reports it through onReadable. A jammed lock's
+ * feedback does not follow: the firmware times that out and reports ConnectorLockFailure.
+ */
+export interface ConnectorLock extends IoInstance {
+  /** 1 locks, 0 unlocks. Throws RangeError for other values. */
+  write(value: 0 | 1): void;
+  /** The position switch: 1 locked, 0 unlocked. */
+  read(): 0 | 1;
+  /** The position last commanded. */
+  readonly commanded: 0 | 1;
+}
+
 export interface ChargingIo {
+  /** Absent on boards without a socket lock (fixed cable). */
+  ConnectorLock?: IoClass<ConnectorLockOptions, ConnectorLock>;
   IdReader: IoClass<IdReaderOptions, IdReader>;
   ControlPilot: IoClass<ControlPilotOptions, ControlPilot>;
   Proximity: IoClass<ProximityOptions, Proximity>;

@@ -34,6 +34,7 @@ export type ScenarioEvent =
   | { at: number; do: "availability"; available: boolean }
   | { at: number; do: "overheat"; sensor: string; factor: number }
   | { at: number; do: "pilotShort"; on: boolean }
+  | { at: number; do: "lockFault"; on: boolean }
   | { at: number; do: "csms"; action: string; payload: Record<string, unknown> };
 
 export interface Scenario {
@@ -110,6 +111,7 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   availability: { available: { type: "boolean", required: true } },
   overheat: { sensor: { type: "string", required: true }, factor: { type: "number", required: false } },
   pilotShort: { on: { type: "boolean", required: false } },
+  lockFault: { on: { type: "boolean", required: false } },
   csms: { action: { type: "action", required: true }, payload: { type: "object", required: false } },
 };
 
@@ -251,6 +253,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     }
     if (kind === "powerCut" && out["offMs"] === undefined) out["offMs"] = 2000;
     if (kind === "pilotShort" && out["on"] === undefined) out["on"] = true;
+    if (kind === "lockFault") {
+      if (out["on"] === undefined) out["on"] = true;
+      if (board.tetheredCable) bad(p, "a board with a fixed cable has no socket lock to jam");
+    }
     if (kind === "csms" && out["payload"] === undefined) out["payload"] = {};
     if (kind === "overheat") {
       if (out["factor"] === undefined) out["factor"] = 5;

@@ -393,6 +393,9 @@ export class Simulation {
       case "pilotShort":
         this.world.shortPilot(ev.on);
         break;
+      case "lockFault":
+        this.world.jamLock(ev.on);
+        break;
       case "network": {
         const f = this.net?.faults;
         if (!f) break;

@@ -14,6 +14,7 @@ import type { FirmwareConfig } from "../config.js";
 import { ChargingCore, createOutputs, type CoreInputs, type CoreOutputs } from "../iec61851/core.js";
 import type { Session } from "../session/session.js";
 import type { LimitArbiter } from "./arbiter.js";
+import type { ConnectorLockControl } from "./lock.js";
 import type { ChargingHardware } from "./hardware.js";
 import { thermalLimit } from "./thermal.js";
 
@@ -49,6 +50,8 @@ export class ControlLoop {
   private lastCable = -1;
   private lastTemp = NaN;
   private lastPhases = 0;
+  private lastLocked: boolean | null = null;
+  private lastLockFault = false;
   /** Contactor states last handed to hw.writeContactor (-1: none yet), so unchanged outputs cost no call. */
   private lastC0 = -1;
   private lastC1 = -1;
@@ -68,6 +71,8 @@ export class ControlLoop {
     private readonly arbiter: LimitArbiter,
     private readonly hw: ChargingHardware,
     private readonly session: Session,
+    /** The socket's cable lock (null: a fixed cable or no lock fitted). */
+    private readonly lock: ConnectorLockControl | null = null,
   ) {
     this.curve = config.thermalDerating;
     this.slowEvery = Math.max(1, Math.round(SLOW_INPUT_PERIOD_MS / config.controlPeriodMs));
@@ -155,6 +160,14 @@ export class ControlLoop {
     inp.available = this.session.available;
     inp.stopRequested = this.session.stopRequested;
     inp.limit = this.arbiter.amps;
+    const lock = this.lock;
+    if (lock !== null) {
+      // Locked while a session is authorized with the EV plugged, and whenever the contactor is closed.
+      const s = this.session;
+      const plugged = this.core.sessionActive;
+      lock.update(now, plugged, plugged && ((s.authorized && !s.stopRequested) || out.contactor0 === 1));
+      inp.locked = lock.engaged;
+    }
 
     this.core.step(inp, out);
 
@@ -209,6 +222,19 @@ export class ControlLoop {
     if (out.status !== this.lastStatus) {
       this.lastStatus = out.status;
       hal.log.event("core", { status: out.status, amps: out.signalledAmps, phases: out.phasesActive });
+    }
+    if (lock !== null) {
+      const engaged = lock.engaged;
+      if (engaged !== this.lastLocked) {
+        this.lastLocked = engaged;
+        this.session.setLocked(engaged);
+      }
+      if (lock.fault !== this.lastLockFault) {
+        this.lastLockFault = lock.fault;
+        hal.log.event("lock", { fault: lock.fault, position: lock.position });
+      }
+      this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault === "" && lock.fault ? "lock" : out.fault);
+      return;
     }
     this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault);
   }

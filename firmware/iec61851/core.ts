@@ -99,6 +99,11 @@ export interface CoreInputs {
   available: boolean;
   stopRequested: boolean;
   limit: number /* effective amps from the arbiter */;
+  /**
+   * The socket's cable lock is engaged. Undefined (or true) when there is no lock (fixed cable). The contactor
+   * never closes while it is false.
+   */
+  locked?: boolean;
   phases: 1 | 3 /* phases the board wires */;
 }
 
@@ -575,6 +580,7 @@ export class ChargingCore {
       if (
         immediate === "" &&
         ready &&
+        i.locked !== false &&
         !rcmBusy &&
         isPwmDuty(duty) &&
         this.lastPwm &&

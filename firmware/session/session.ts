@@ -56,6 +56,8 @@ export class Session {
   private _errorCode = "NoError";
   private plugged = false;
   private counter = 0;
+  /** The socket's lock is engaged (always true without a lock): see setLocked(). */
+  private lockOk = true;
   /**
    * Where session numbers come from (default: 1, 2, 3, ... per boot). The OCPP stack sets it so that numbers
    * stay unique across reboots (its transaction journal refers to sessions by number).
@@ -78,7 +80,7 @@ export class Session {
   constructor(
     private readonly clock: SessionClock,
     private readonly authorizer: Authorizer,
-    private readonly connectionTimeOutMs: number,
+    private connectionTimeOutMs: number,
     /** When set, an EV that plugs in is authorized with this idTag (free charging). */
     private readonly freeTag: string | null = null,
   ) {}
@@ -168,6 +170,23 @@ export class Session {
     if (!available) this.requestStop("Other");
   }
 
+  /** OCPP ConnectionTimeOut: how long an authorization waits for the EV to be plugged in, ms. */
+  setConnectionTimeOut(ms: number): void {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) throw new RangeError(`bad connection timeout ${String(ms)}`);
+    this.connectionTimeOutMs = ms;
+  }
+
+  /**
+   * The socket's cable lock is engaged (a board without a lock never calls this). A transaction starts only on a
+   * locked socket; the control loop reports every change.
+   */
+  setLocked(locked: boolean): void {
+    if (locked === this.lockOk) return;
+    this.lockOk = locked;
+    this.idle = false;
+    if (locked) this.maybeStart();
+  }
+
   /**
    * Called by the control loop when the EV connection or the charging state changes.
    * `plugged`: pilot in B, C or D. `energyFlowing` etc. come from the core's status.
@@ -233,7 +252,7 @@ export class Session {
   }
 
   private maybeStart(): void {
-    if (this._current || !this.plugged || this._authorizedTag === null || this._stopRequested) return;
+    if (this._current || !this.plugged || this._authorizedTag === null || this._stopRequested || !this.lockOk) return;
     this._current = {
       number: this.numbering ? this.numbering() : ++this.counter,
       idTag: this._authorizedTag,
@@ -299,6 +318,8 @@ export function faultCode(fault: string): string {
     case "overdraw":
       return "OverCurrentFailure";
     case "proximity":
+      return "ConnectorLockFailure";
+    case "lock":
       return "ConnectorLockFailure";
     case "meter":
       return "PowerMeterFailure";

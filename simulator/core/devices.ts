@@ -10,6 +10,8 @@
 import type {
   Board,
   BootReason,
+  ConnectorLock,
+  ConnectorLockOptions,
   Contactor,
   ContactorOptions,
   ControlPilot,
@@ -404,6 +406,7 @@ export class DeviceHal {
     const contactorCallbacks: Array<{ inst: Contactor; cb: ContactorOptions["onReadable"] } | undefined> = [];
     const rcmCallbacks: Array<{ inst: ResidualCurrentMonitor; cb: ResidualCurrentMonitorOptions["onReadable"] }> = [];
     const interlockCallbacks: Array<{ inst: Interlock; cb: InterlockOptions["onReadable"] }> = [];
+    const lockCallbacks: Array<{ inst: ConnectorLock; cb: ConnectorLockOptions["onReadable"] }> = [];
     world.onChange = (what, index) => {
       if (self.dead) return;
       if (what === "mirror") {
@@ -412,6 +415,9 @@ export class DeviceHal {
       } else if (what === "rcm") {
         o.observe("rcm", { status: world.rcmStatus() });
         for (const r of rcmCallbacks) self.deliver(r.inst, r.cb);
+      } else if (what === "lock") {
+        o.observe("lock", { locked: world.lockPosition() === 1, commanded: world.lockCommand === 1, jammed: world.lockJammed });
+        for (const r of lockCallbacks) self.deliver(r.inst, r.cb);
       } else if (what === "interlock") {
         o.observe("interlock", { trips: world.interlockTrips, cause: world.lastInterlockCause });
         for (const r of interlockCallbacks) self.deliver(r.inst, r.cb);
@@ -451,6 +457,37 @@ export class DeviceHal {
       close(): void {
         this.closed = true;
         contactorCallbacks[this.index] = undefined;
+      }
+    }
+
+    class SimConnectorLock implements ConnectorLock {
+      private closed = false;
+      private _commanded: 0 | 1 = 0;
+      constructor(options: ConnectorLockOptions) {
+        self.check();
+        if (o.board.tetheredCable) throw new RangeError("a board with a fixed cable has no socket lock");
+        this._commanded = world.lockCommand;
+        lockCallbacks.push({ inst: this, cb: options.onReadable });
+      }
+      write(value: 0 | 1): void {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        if (value !== 0 && value !== 1) throw new RangeError(`bad lock value ${String(value)}`);
+        world.advance(q.now);
+        this._commanded = value;
+        const moved = world.setLock(value);
+        if (!moved && world.lockJammed) o.observe("lock", { locked: world.lockPosition() === 1, commanded: value === 1, jammed: true });
+      }
+      read(): 0 | 1 {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        return world.lockPosition();
+      }
+      get commanded(): 0 | 1 {
+        return this._commanded;
+      }
+      close(): void {
+        this.closed = true;
       }
     }
 
@@ -585,6 +622,7 @@ export class DeviceHal {
         IdReader: SimIdReader,
         Meter: SimMeter,
         Temperature: SimTemperature,
+        ...(o.board.tetheredCable ? {} : { ConnectorLock: SimConnectorLock }),
       },
       storage: o.storage,
       crypto: o.crypto,

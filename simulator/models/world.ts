@@ -119,7 +119,7 @@ export function worldConfig(partial: Partial<WorldConfig> = {}): WorldConfig {
   return c;
 }
 
-export type WorldChange = "mirror" | "rcm" | "interlock";
+export type WorldChange = "mirror" | "rcm" | "interlock" | "lock";
 
 export class World {
   readonly config: WorldConfig;
@@ -149,6 +149,10 @@ export class World {
   private cause = 0;
   private unplugsLoaded = 0;
   private shorted = false;
+  /** Socket cable lock (non-tethered boards): motor command, position switch, and a jam switch. */
+  private lockCmd: 0 | 1 = 0;
+  private lockPos: 0 | 1 = 0;
+  private lockJam = false;
 
   constructor(config: Partial<WorldConfig>, rng: Rng) {
     this.config = worldConfig(config);
@@ -341,6 +345,33 @@ export class World {
     if (this.sync() && this.onChange !== undefined) this.onChange("interlock", 0);
   }
 
+  /**
+   * Drives the socket's lock motor (1 lock, 0 unlock). The actuator moves within the call unless it is jammed
+   * (lockFault), in which case the position switch stays where it was. Returns true when the position changed.
+   */
+  setLock(value: 0 | 1): boolean {
+    if (value !== 0 && value !== 1) throw new RangeError(`lock value must be 0 or 1, got ${String(value)}`);
+    if (this.config.tethered) throw new RangeError("a board with a fixed cable has no socket lock");
+    this.lockCmd = value;
+    return this.moveLock();
+  }
+
+  private moveLock(): boolean {
+    if (this.lockJam || this.lockPos === this.lockCmd) return false;
+    this.lockPos = this.lockCmd;
+    if (this.onChange !== undefined) this.onChange("lock", 0);
+    return true;
+  }
+
+  /** The lock's position switch: 1 locked, 0 unlocked. */
+  lockPosition(): 0 | 1 {
+    return this.lockPos;
+  }
+
+  get lockCommand(): 0 | 1 {
+    return this.lockCmd;
+  }
+
   // ---- sensors ----
 
   /** One ADC sample of the pilot (mV, with noise). */
@@ -433,6 +464,19 @@ export class World {
 
   setAmbient(c: number): void {
     this.thermal.setAmbient(c);
+  }
+
+  /**
+   * Jams the socket lock (on: its position stops following the motor, in whatever position it is now) or frees
+   * it (off: it moves to the commanded position at once).
+   */
+  jamLock(on: boolean): void {
+    this.lockJam = on === true;
+    if (!this.lockJam) this.moveLock();
+  }
+
+  get lockJammed(): boolean {
+    return this.lockJam;
   }
 
   /** Changes the cable in the socket (PP coding resistor, or PROXIMITY_OPEN). */

@@ -6,6 +6,7 @@
 import type { Hal, KeyValue, MeterReading, TimerId } from "../../../hal/index.js";
 import type { FirmwareConfig } from "../../config.js";
 import type { LimitArbiter } from "../../control/arbiter.js";
+import type { ConnectorLockControl } from "../../control/lock.js";
 import type { Authorizer, ConnectorStatus, Session } from "../../session/session.js";
 import { base64Encode } from "../../util/base64.js";
 import type { Prng } from "../../util/prng.js";
@@ -16,7 +17,7 @@ import { RpcError } from "../rpc/errors.js";
 import * as ocpp16 from "../schemas/ocpp16.gen.js";
 import { MemoryTxStore, TxQueue, type TxStore } from "../transactions/queue.js";
 import { validateWith, type OcppValidatorTable } from "../validate.js";
-import type { CallHandler, Ocpp16Context, Ocpp16Events, Ocpp16Feature } from "./context.js";
+import type { CallHandler, DataTransferHandler, Ocpp16Context, Ocpp16Events, Ocpp16Feature, TriggerSender } from "./context.js";
 import { FEATURES } from "./features/index.js";
 import { ConfigurationKeys } from "./keys.js";
 
@@ -44,6 +45,8 @@ export interface ChargePointDeps {
   /** Persistent store for OCPP state (configuration keys, availability, local list). */
   store?: KeyValue | null;
   txStore?: TxStore;
+  /** The socket's cable lock (absent: fixed cable / none fitted). */
+  lock?: ConnectorLockControl | null;
   /** Feature profile modules to install (default: all of features/index.ts). */
   features?: readonly Ocpp16Feature[];
 }
@@ -58,6 +61,7 @@ export class ChargePoint16 implements Ocpp16Context {
   readonly arbiter: LimitArbiter;
   readonly meter: MeterReading;
   readonly store: KeyValue | null;
+  readonly lock: ConnectorLockControl | null;
   readonly connectorId = 1;
   authorizer: Authorizer;
   private _registration: Registration = "none";
@@ -66,6 +70,9 @@ export class ChargePoint16 implements Ocpp16Context {
   private lastStatus: { status: ConnectorStatus; errorCode: string } = { status: "Available", errorCode: "NoError" };
   private statusSent = "";
   private readonly handlers = new Map<string, CallHandler>();
+  private readonly vendors = new Map<string, DataTransferHandler>();
+  private readonly triggers = new Map<string, TriggerSender>();
+  private statusTimer: TimerId | 0 = 0;
   private readonly listeners: Ocpp16Events[] = [];
 
   constructor(deps: ChargePointDeps) {
@@ -75,6 +82,7 @@ export class ChargePoint16 implements Ocpp16Context {
     this.arbiter = deps.arbiter;
     this.meter = deps.meter;
     this.store = deps.store ?? null;
+    this.lock = deps.lock ?? null;
     this.keys = new ConfigurationKeys(this.store);
     const cfg = deps.config;
     this.keys.define("HeartbeatInterval", {
@@ -136,7 +144,7 @@ export class ChargePoint16 implements Ocpp16Context {
     deps.session.listen({
       status: (status, errorCode) => {
         this.lastStatus = { status, errorCode };
-        this.sendStatus(this.connectorId);
+        this.reportStatus();
       },
     });
     for (const f of deps.features ?? FEATURES) f.install(this);
@@ -171,8 +179,8 @@ export class ChargePoint16 implements Ocpp16Context {
   }
 
   stop(): void {
-    for (const t of [this.heartbeatTimer, this.bootTimer]) if (t) this.hal.timers.clear(t);
-    this.heartbeatTimer = this.bootTimer = 0;
+    for (const t of [this.heartbeatTimer, this.bootTimer, this.statusTimer]) if (t) this.hal.timers.clear(t);
+    this.heartbeatTimer = this.bootTimer = this.statusTimer = 0;
     this.tx.stop();
     this.rpc.close();
   }
@@ -180,6 +188,28 @@ export class ChargePoint16 implements Ocpp16Context {
   handle(action: string, handler: CallHandler): void {
     if (this.handlers.has(action)) throw new Error(`OCPP action ${action} handled twice`);
     this.handlers.set(action, handler);
+  }
+
+  handles(action: string): boolean {
+    return this.handlers.has(action);
+  }
+
+  registerVendor(vendorId: string, handler: DataTransferHandler): void {
+    if (this.vendors.has(vendorId)) throw new Error(`DataTransfer vendor ${vendorId} registered twice`);
+    this.vendors.set(vendorId, handler);
+  }
+
+  vendorHandler(vendorId: string): DataTransferHandler | undefined {
+    return this.vendors.get(vendorId);
+  }
+
+  registerTrigger(message: string, send: TriggerSender): void {
+    if (this.triggers.has(message)) throw new Error(`TriggerMessage ${message} registered twice`);
+    this.triggers.set(message, send);
+  }
+
+  triggerSender(message: string): TriggerSender | undefined {
+    return this.triggers.get(message);
   }
 
   call(action: string, payload: Record<string, unknown>, done?: CallResult): void {
@@ -314,13 +344,34 @@ export class ChargePoint16 implements Ocpp16Context {
     this.hal.clock.setWall(ms);
   }
 
+  /**
+   * A connector status change from the session: sent once it has lasted MinimumStatusDuration (when a module
+   * defines that key), and only when it differs from what was sent last.
+   */
+  private reportStatus(): void {
+    if (this.statusTimer) this.hal.timers.clear(this.statusTimer);
+    this.statusTimer = 0;
+    const min = this.keys.has("MinimumStatusDuration") ? this.keys.getInt("MinimumStatusDuration") : 0;
+    if (min > 0) {
+      this.statusTimer = this.hal.timers.set(() => {
+        this.statusTimer = 0;
+        this.sendChangedStatus();
+      }, min * 1000);
+      return;
+    }
+    this.sendChangedStatus();
+  }
+
+  private sendChangedStatus(): void {
+    const { status, errorCode } = this.lastStatus;
+    if (`${this.connectorId}:${status}:${errorCode}` !== this.statusSent) this.sendStatus(this.connectorId);
+  }
+
   sendStatus(connectorId: number): void {
     if (!this.rpc.isOpen || this._registration !== "accepted") return;
     const { status, errorCode } =
       connectorId === 0 ? { status: this.session.available ? "Available" : "Unavailable", errorCode: "NoError" } : this.lastStatus;
-    const key = `${connectorId}:${status}:${errorCode}`;
-    if (connectorId !== 0 && key === this.statusSent) return;
-    if (connectorId !== 0) this.statusSent = key;
+    if (connectorId !== 0) this.statusSent = `${connectorId}:${status}:${errorCode}`;
     this.rpc.call("StatusNotification", { connectorId, errorCode, status, timestamp: this.now() }, () => {});
   }
 }

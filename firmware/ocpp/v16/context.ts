@@ -6,6 +6,7 @@
 import type { Hal, KeyValue, MeterReading } from "../../../hal/index.js";
 import type { FirmwareConfig } from "../../config.js";
 import type { LimitArbiter } from "../../control/arbiter.js";
+import type { ConnectorLockControl } from "../../control/lock.js";
 import type { Authorizer, Session } from "../../session/session.js";
 import type { CallResult, RpcEndpoint } from "../rpc/connection.js";
 import type { HalError } from "../../../hal/index.js";
@@ -14,6 +15,15 @@ import type { ConfigurationKeys } from "./keys.js";
 
 /** Answers a CALL from the CSMS (payload already validated against the 1.6 schema). Throw RpcError to refuse. */
 export type CallHandler = (payload: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * Answers a DataTransfer.req from the CSMS for one vendorId (already schema-validated): return the
+ * DataTransfer.conf payload ({status: "Accepted" | "Rejected" | "UnknownMessageId", data?}).
+ */
+export type DataTransferHandler = (messageId: string | undefined, data: string | undefined) => { status: string; data?: string };
+
+/** Sends the message a TriggerMessage.req asked for (connectorId as requested, or undefined); runs after the .conf. */
+export type TriggerSender = (connectorId: number | undefined) => void;
 
 export interface Ocpp16Events {
   /** BootNotification was accepted (also after a reconnect that needed a new boot). */
@@ -49,6 +59,8 @@ export interface Ocpp16Context {
   readonly store: KeyValue | null;
   /** Transaction-related messages: stored before sending, replayed in order. */
   readonly tx: TxQueue;
+  /** The socket's cable lock (null: a fixed cable or no lock fitted). */
+  readonly lock: ConnectorLockControl | null;
   /** The connector id this charge point exposes (one connector for now). */
   readonly connectorId: number;
   /** True once BootNotification was accepted. */
@@ -59,6 +71,17 @@ export interface Ocpp16Context {
   readonly link: Ocpp16Link;
   /** Registers the handler of a CALL from the CSMS. Registering an action twice throws. */
   handle(action: string, handler: CallHandler): void;
+  /** True when some module handles this CSMS-initiated action (e.g. for SupportedFeatureProfiles). */
+  handles(action: string): boolean;
+  /** Vendor extensions: answers DataTransfer.req for `vendorId` (without one: UnknownVendorId). Twice throws. */
+  registerVendor(vendorId: string, handler: DataTransferHandler): void;
+  vendorHandler(vendorId: string): DataTransferHandler | undefined;
+  /**
+   * The module that owns a triggerable message (e.g. FirmwareStatusNotification) registers how to send it for
+   * TriggerMessage; without one the RemoteTrigger module sends a default. Twice throws.
+   */
+  registerTrigger(message: string, send: TriggerSender): void;
+  triggerSender(message: string): TriggerSender | undefined;
   /** Sends a CALL that is not transaction-related (lost if the connection drops). */
   call(action: string, payload: Record<string, unknown>, done?: CallResult): void;
   /** Subscribes to connection / registration events. */
@@ -68,7 +91,7 @@ export interface Ocpp16Context {
    * the local authorization module wraps it (local list, cache, offline rules).
    */
   authorizer: Authorizer;
-  /** Sends a StatusNotification for a connector now (e.g. TriggerMessage). */
+  /** Sends a StatusNotification for a connector now, even if unchanged (e.g. TriggerMessage). */
   sendStatus(connectorId: number): void;
   /** Sends a Heartbeat now. */
   heartbeat(): void;
