@@ -22,7 +22,11 @@
  * on the board those are native driver calls — is measured separately from the firmware's own. The wrappers
  * change nothing else, so a split session goes through exactly the same states as a plain one (same seed,
  * same commands): the bench pairs tick i of both.
- * Network: offline (every connection is refused after 1 s); crypto: seeded randomBytes only.
+ * Network: TCP/UDP/MQTT are offline (every connection is refused after 1 s). The OCPP WebSocket follows
+ * `net` in the start command: {periodMs, onlineMs} makes the link online during the last onlineMs of every
+ * periodMs (connections are refused before, and an open socket is closed by the "CSMS" when a window ends);
+ * online, a minimal in-XS CSMS answers every CALL with a schema-valid CALLRESULT after LINK_LATENCY_MS.
+ * Without `net` the link is always offline. Crypto: seeded randomBytes only.
  */
 import type { Board, BufferLike, Crypto, Flash, Hal, KeyValue, Network } from "../../hal/index.js";
 import { DeviceHal, type EventQueue, type Task } from "../../simulator/core/devices.js";
@@ -34,6 +38,7 @@ import { LimitArbiter } from "../../firmware/control/arbiter.js";
 import { ChargingHardware } from "../../firmware/control/hardware.js";
 import { ControlLoop } from "../../firmware/control/loop.js";
 import { Session } from "../../firmware/session/session.js";
+import { utf8Decode, utf8Encode } from "../../firmware/util/utf8.js";
 import { decodeMessage, encodeMessage } from "./wire.js";
 import type { StartFunction, GuestFirmwareHandle } from "./guest.js";
 
@@ -198,6 +203,33 @@ class BenchQueue implements EventQueue {
   }
 }
 
+/** One-way latency of the bench's CSMS link, ms. */
+const LINK_LATENCY_MS = 20;
+
+/** The online/offline schedule of the bench's OCPP link. */
+interface NetSchedule {
+  periodMs: number;
+  onlineMs: number;
+}
+
+/** CALLRESULT payloads of the in-XS CSMS (OCPP 1.6, schema-valid; transaction ids count up). */
+function csmsResult(action: string, wallMs: number, txId: () => number): Record<string, unknown> {
+  switch (action) {
+    case "BootNotification":
+      return { status: "Accepted", currentTime: new Date(wallMs).toISOString(), interval: 100 };
+    case "Heartbeat":
+      return { currentTime: new Date(wallMs).toISOString() };
+    case "Authorize":
+      return { idTagInfo: { status: "Accepted" } };
+    case "StartTransaction":
+      return { idTagInfo: { status: "Accepted" }, transactionId: txId() };
+    case "DataTransfer":
+      return { status: "Accepted" };
+    default:
+      return {}; // StatusNotification, MeterValues, StopTransaction, *StatusNotification
+  }
+}
+
 const BOARD: Board = {
   model: "SimWallbox-22",
   vendor: "Sim",
@@ -243,11 +275,13 @@ export function installGuest(start: StartFunction): void {
   let ticks = 0;
   let logs = 0;
   let observed = 0;
+  /** CALLs the in-XS CSMS answered, and WebSocket connections it accepted. */
+  let csmsCalls = 0;
   const partitions = new Map<string, Uint8Array>();
   /** metered()'s own cost (its bracket around an empty function), subtracted from every metered figure. */
   let bracket = -1;
 
-  function build(config: Record<string, unknown>, seed: number, split: boolean): void {
+  function build(config: Record<string, unknown>, seed: number, split: boolean, net: NetSchedule | null): void {
     const rng = new Rng(seed);
     const queue = new BenchQueue();
     q = queue;
@@ -289,10 +323,79 @@ export function installGuest(start: StartFunction): void {
           protocol: "",
         });
       };
+    const online = (): boolean => net !== null && queue.now % net.periodMs >= net.periodMs - net.onlineMs;
+    const open = new Set<{ end(): void }>();
+    if (net) {
+      // At the end of every online window the CSMS side closes the open sockets.
+      const period = net.periodMs;
+      const closeAll = (): void => {
+        for (const c of [...open]) c.end();
+        queue.at(queue.now + period, closeAll);
+      };
+      queue.at(period, closeAll);
+    }
+    const refusedWs = refused("WebSocket");
+    let txIds = 0;
+    /** A WebSocket to the in-XS CSMS (or refused while offline). */
+    function BenchWebSocket(this: Record<string, unknown>, options: Record<string, unknown> & { protocols?: string[] }): void {
+      if (!online()) {
+        (refusedWs as (this: unknown, o: unknown) => void).call(this, options);
+        return;
+      }
+      const self = this;
+      const on = (name: string, ...args: unknown[]): void => {
+        const cb = options[name] as ((...a: unknown[]) => void) | undefined;
+        if (!closed && cb) cb.apply(self, args);
+      };
+      let closed = false;
+      let pending: ArrayBuffer | null = null;
+      const link = {
+        end(): void {
+          on("onClose", 1001, "bench: link offline");
+          close();
+        },
+      };
+      const close = (): void => {
+        closed = true;
+        open.delete(link);
+      };
+      open.add(link);
+      const deliver = (text: string): void => {
+        queue.at(queue.now + LINK_LATENCY_MS, () => {
+          if (closed) return;
+          const bytes = utf8Encode(text);
+          pending = bytes.buffer.byteLength === bytes.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+          on("onReadable", bytes.byteLength, { binary: false });
+        });
+      };
+      Object.assign(self, {
+        protocol: options.protocols?.[0] ?? "",
+        read(): ArrayBuffer {
+          const p = pending;
+          if (!p) throw new Error("no message pending");
+          pending = null;
+          return p;
+        },
+        write(data: ArrayBuffer | ArrayBufferView): void {
+          if (closed) throw new Error("closed");
+          const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+          const frame = JSON.parse(utf8Decode(bytes)) as unknown[];
+          // A CALL from the charge point gets its CALLRESULT; its answers to our (no) CALLs are ignored.
+          if (frame[0] === 2) csmsCalls++;
+          if (frame[0] === 2) deliver(JSON.stringify([3, frame[1], csmsResult(String(frame[2]), 1_700_000_000_000 + queue.now, () => ++txIds)]));
+        },
+        ping(): void {
+          if (closed) throw new Error("closed");
+          queue.at(queue.now + 2 * LINK_LATENCY_MS, () => on("onPong"));
+        },
+        close,
+      });
+      queue.at(queue.now + 2 * LINK_LATENCY_MS, () => on("onWritable", 65536));
+    }
     const network = {
       TCP: refused("TCP"),
       UDP: refused("UDP"),
-      WebSocketClient: refused("WebSocket"),
+      WebSocketClient: BenchWebSocket,
       MQTTClient: refused("MQTT"),
     } as unknown as Network;
     const storage = {
@@ -373,7 +476,9 @@ export function installGuest(start: StartFunction): void {
   const ops: Record<string, (m: Record<string, unknown>) => unknown> = {
     start(m) {
       if (m.profile === true) profileClasses();
-      build({ freeCharging: true, ...((m.config as Record<string, unknown>) ?? {}) }, (m.seed as number) ?? 1, m.split === true);
+      const net = m.net as NetSchedule | undefined;
+      if (net !== undefined && !(net.periodMs > 0 && net.onlineMs >= 0 && net.onlineMs <= net.periodMs)) throw new RangeError("bench: bad net schedule");
+      build({ freeCharging: true, ...((m.config as Record<string, unknown>) ?? {}) }, (m.seed as number) ?? 1, m.split === true, net ?? null);
       return undefined;
     },
     plug(m) {
@@ -453,6 +558,7 @@ export function installGuest(start: StartFunction): void {
         ticks,
         logs,
         observed,
+        csmsCalls,
         interlockTrips: world!.interlockTrips,
         forbiddenCloses: world!.forbiddenCloses,
         contactor: world!.coil(0),

@@ -68,15 +68,34 @@ interface TickSample {
 
 type Xs = Awaited<ReturnType<typeof import("./host.js").XsFirmware.launch>>;
 
-/** The bench session's firmware config: MeterValues every second, so the offline queue reaches its bound soon. */
-export const BENCH_CONFIG: Readonly<Record<string, unknown>> = { meterValueSampleIntervalS: 1 };
+/**
+ * The bench session's firmware config: MeterValues every second, so the offline queue reaches its bound (100)
+ * within an offline window; reconnect back-off at most 10 s, so the charge point finds the online windows.
+ */
+export const BENCH_CONFIG: Readonly<Record<string, unknown>> = { meterValueSampleIntervalS: 1, reconnectMaxMs: 10_000 };
 
-/** Ticks after which the bench session is in steady state for the heap: the offline queue is full (100 messages). */
-export const WARMUP_TICKS = 20_000;
+/**
+ * The bench session's OCPP link (see bench-guest.ts): offline for 120 s (the queue fills to its bound), then
+ * online for 80 s (an in-XS CSMS answers; the queue drains), every 200 s = 20,000 ticks.
+ */
+export const BENCH_NET = { periodMs: 200_000, onlineMs: 80_000 } as const;
+
+/**
+ * Ticks after which the bench session is in steady state for the heap. Offline only: the queue is full. With
+ * BENCH_NET: two full offline/online cycles are over, and the session (12 s at the end of toCharging) is at
+ * 362 s, i.e. 162 s into a period: online, the queue drained; heap checkpoints are then taken every period.
+ */
+export const WARMUP_TICKS = 35_000;
 
 /** start, 2 s idle, plug, 10 s in 100 ms steps (GC after each): the EV charges. Returns the live-heap maximum. */
-async function toCharging(xs: Xs, config: Record<string, unknown>, split: boolean, track: (m: { currentHeapCount: number }) => void): Promise<number> {
-  track(await xs.commandMeters({ op: "start", config, split }));
+async function toCharging(
+  xs: Xs,
+  config: Record<string, unknown>,
+  split: boolean,
+  net: typeof BENCH_NET | null,
+  track: (m: { currentHeapCount: number }) => void,
+): Promise<number> {
+  track(await xs.commandMeters({ op: "start", config, split, ...(net ? { net } : {}) }));
   track(await xs.commandMeters({ op: "run", ms: 2_000 }));
   track(await xs.commandMeters({ op: "plug", ev: {} }));
   let liveMax = 0;
@@ -122,16 +141,34 @@ function stats(values: number[]): { median: number; mean: number; p99: number; m
 export interface AllocResult {
   /** Live slots after GC at the end of the warm-up, then after every `every` further ticks. */
   checkpoints: number[];
+  /** Transaction messages queued (firmware status) at each checkpoint. */
+  queuedAt: number[];
   every: number;
   warmupTicks: number;
   interlockTrips: number;
   contactor: number;
-  /** MeterValues dropped by the bounded offline queue (from the firmware status), proof the bound was reached. */
+  /** Transaction messages queued at the end (firmware status): 100 = the offline queue's bound. */
   queued: number;
+  /** CALLs the in-XS CSMS answered (0 offline). */
+  csmsCalls: number;
+  /** The firmware's OCPP registration at the end. */
+  registration: string;
+}
+
+export interface AllocOptions {
+  ticks?: number;
+  every?: number;
+  /**
+   * Warm-up ticks. Default: online, WARMUP_TICKS; offline, 10,000-tick steps until the transaction queue stops
+   * growing (its bound, whatever the store: at most 200,000 ticks).
+   */
+  warmupTicks?: number;
+  /** Online periods (BENCH_NET) instead of offline throughout. */
+  online?: boolean;
 }
 
 /** In the child: the alloc run (test/xs/alloc.test.ts). */
-async function allocChild(options: { ticks?: number; every?: number; warmupTicks?: number }): Promise<AllocResult> {
+async function allocChild(options: AllocOptions): Promise<AllocResult> {
   await import("@endo/init");
   const { XsFirmware } = await import("./host.js");
   const { bundleFirmware } = await import("../bundle.js");
@@ -140,18 +177,45 @@ async function allocChild(options: { ticks?: number; every?: number; warmupTicks
   const noop = () => undefined;
   const ticks = options.ticks ?? 100_000;
   const every = options.every ?? 10_000;
-  const warmupTicks = options.warmupTicks ?? WARMUP_TICKS;
-  await toCharging(xs, { ...BENCH_CONFIG }, false, noop);
-  const checkpoints = [await runTicks(xs, warmupTicks, 10, noop)];
-  for (let done = 0; done < ticks; done += every) checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop));
-  const st = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
-  const status = (await xs.command({ op: "status" })) as { ocpp: { queued: number } };
+  const queued = async (): Promise<number> => ((await xs.command({ op: "status" })) as { ocpp: { queued: number } }).ocpp.queued;
+  await toCharging(xs, { ...BENCH_CONFIG }, false, options.online ? BENCH_NET : null, noop);
+  let warmupTicks = options.warmupTicks ?? (options.online ? WARMUP_TICKS : 0);
+  let heap: number;
+  if (warmupTicks > 0) heap = await runTicks(xs, warmupTicks, 10, noop);
+  else {
+    let q = await queued();
+    for (;;) {
+      heap = await runTicks(xs, 10_000, 10, noop);
+      warmupTicks += 10_000;
+      const q2 = await queued();
+      if (q2 <= q || warmupTicks >= 200_000) break;
+      q = q2;
+    }
+  }
+  const checkpoints = [heap];
+  const queuedAt = [await queued()];
+  for (let done = 0; done < ticks; done += every) {
+    checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop));
+    queuedAt.push(await queued());
+  }
+  const st = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number; csmsCalls: number };
+  const status = (await xs.command({ op: "status" })) as { ocpp: { queued: number; registration: string } };
   await xs.close();
-  return { checkpoints, every, warmupTicks, interlockTrips: st.interlockTrips, contactor: st.contactor, queued: status.ocpp.queued };
+  return {
+    checkpoints,
+    queuedAt,
+    every,
+    warmupTicks,
+    interlockTrips: st.interlockTrips,
+    contactor: st.contactor,
+    queued: status.ocpp.queued,
+    csmsCalls: st.csmsCalls,
+    registration: status.ocpp.registration,
+  };
 }
 
 /** Runs the alloc measurement in a child process (SES lockdown stays out of the caller's process). */
-export function allocXs(options: { ticks?: number; every?: number; warmupTicks?: number } = {}): Promise<AllocResult> {
+export function allocXs(options: AllocOptions = {}): Promise<AllocResult> {
   return runChild("--alloc", options) as Promise<AllocResult>;
 }
 
@@ -179,13 +243,14 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
   const track = (m: { currentHeapCount: number }): void => {
     if (m.currentHeapCount > heapMax) heapMax = m.currentHeapCount;
   };
-  let liveMax = await toCharging(xs, config, false, track);
+  let liveMax = await toCharging(xs, config, false, BENCH_NET, track);
   const plain = await measureTicks(xs, measuredTicks, track);
 
-  // Heap growth: warm up until the offline transaction queue is at its bound, then live slots after GC, before vs after.
-  const before = await runTicks(xs, WARMUP_TICKS, period, track);
+  // Heap growth: warm up (two offline/online cycles of the link), then live slots after GC, before vs after, at
+  // the same phase of the link's period (growthTicks a multiple of 20,000, or short enough to stay online).
+  const before = await runTicks(xs, WARMUP_TICKS - measuredTicks, period, track);
   const after = await runTicks(xs, growthTicks, period, track);
-  const still = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number };
+  const still = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number; csmsCalls: number };
 
   // End of session: unplug, let the firmware settle.
   track(await xs.commandMeters({ op: "unplug" }));
@@ -200,7 +265,7 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
   // ---- 2. split session: the same commands with every HAL call metered apart (lockstep with session 1) ----
   const sx = await XsFirmware.launch({ bundle: bench.file, name: "xs-bench-split", stdout: "ignore", historyLimit: 0 });
   const noop = () => undefined;
-  await toCharging(sx, config, true, noop);
+  await toCharging(sx, config, true, BENCH_NET, noop);
   const split = await measureTicks(sx, measuredTicks, noop);
   const cal = (await sx.command({ op: "calibrate", n: 2_000 })) as { device: number; firmware: number; bracket: number };
   await sx.close();
@@ -233,7 +298,13 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
     unit: "compute",
     note: `wrapper cost per HAL call subtracted: ${cal.device} device, ${cal.firmware} firmware`,
   });
-  rows.push({ name: `XS heap growth over ${thousands(growthTicks)} steady charging ticks, offline queue full (live slots after GC)`, value: after - before, unit: "slots", note: "budget: 0" });
+  rows.push({
+    name: `XS heap growth over ${thousands(growthTicks)} steady charging ticks, link 120 s offline / 80 s online (live slots after GC)`,
+    value: after - before,
+    unit: "slots",
+    note: "budget: 0",
+  });
+  rows.push({ name: "XS OCPP CALLs answered by the in-XS CSMS during the bench session", value: still.csmsCalls, unit: "count" });
   rows.push({ name: "XS heap high-water over a full session (currentHeapCount, engine included)", value: heapMax, unit: "slots" });
   rows.push({ name: "XS live heap high-water (after GC, sampled every 100 ms of plug-in and unplug), above engine + bundle", value: liveMax - base, unit: "slots" });
   rows.push({ name: "XS live heap after the session (after GC, above engine + bundle)", value: end - base, unit: "slots" });
