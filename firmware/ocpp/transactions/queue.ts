@@ -261,6 +261,12 @@ export class TxQueue {
       this.busy = false;
       if (error) {
         if (error.details["transport"]) return; // connection lost: resend after reconnect, same order
+        if (error.details["timeout"]) {
+          // No answer at all (a dead link the socket has not noticed yet): the CSMS did not refuse the message,
+          // so it is not an attempt that counts; try again after the retry interval (or the reconnection).
+          this.retryLater(this.options.retryIntervalMs ? this.options.retryIntervalMs() : 0);
+          return;
+        }
         const attempts = next.attempts + 1;
         if (attempts >= this.maxAttempts()) {
           this.store.remove(next.seq);
@@ -271,16 +277,7 @@ export class TxQueue {
         }
         this.stats.retried++;
         this.store.update(next.seq, next.payload, attempts);
-        const interval = this.options.retryIntervalMs ? this.options.retryIntervalMs() : 0;
-        const timers = this.options.timers;
-        if (timers && interval > 0) {
-          this.retryTimer = timers.set(() => {
-            this.retryTimer = 0;
-            this.pump();
-          }, interval * attempts);
-        } else {
-          this.pump();
-        }
+        this.retryLater((this.options.retryIntervalMs ? this.options.retryIntervalMs() : 0) * attempts);
         return;
       }
       this.stats.sent++;
@@ -302,6 +299,18 @@ export class TxQueue {
       }
       this.pump();
     });
+  }
+
+  private retryLater(ms: number): void {
+    const timers = this.options.timers;
+    if (!timers || ms <= 0) {
+      this.pump();
+      return;
+    }
+    this.retryTimer = timers.set(() => {
+      this.retryTimer = 0;
+      this.pump();
+    }, ms);
   }
 
   /** Stops the retry timer (shutdown). */

@@ -56,9 +56,10 @@ export const transactions: Ocpp16Feature = {
     keys.define("UnlockConnectorOnEVSideDisconnect", { type: "boolean", default: "true" });
     keys.define("TransactionMessageAttempts", { type: "integer", default: "3", min: 1, max: 100 });
     keys.define("TransactionMessageRetryInterval", { type: "integer", default: "60", min: 0, max: 86_400 });
+    // 16 KB by default: the queue keeps each record's bytes in RAM too (the ESP32 heap is ~78 KB); 0 = all the flash.
     keys.define("TransactionJournalMaxBytes", {
       type: "integer",
-      default: "0",
+      default: "16384",
       min: 0,
       max: 16_777_216,
       onChange: (v) => ctx.tx.setByteLimit(parseInt(v, 10)),
