@@ -125,15 +125,15 @@ export class ControlLoop {
     if (late > this.stats.maxLateMs) this.stats.maxLateMs = late;
     this.nextDue = now + this.config.controlPeriodMs;
     this.fastLeft = this.config.pilotDebounceSamples;
-    this.tick();
+    this.tick(now);
   }
 
-  tick(): void {
+  /** One control step; `now` is the clock's time (the scheduled tick passes the one it just read). */
+  tick(now: number = this.hal.clock.now()): void {
     const hal = this.hal;
     const hw = this.hw;
     const inp = this.inputs;
     const out = this.outputs;
-    const now = hal.clock.now();
     inp.now = now;
     hw.pilot.read(hw.pilotSample);
     inp.pilotHigh = hw.pilotSample.high;

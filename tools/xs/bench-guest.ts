@@ -36,6 +36,7 @@ import { SimKeyValue } from "../../simulator/storage/kv.js";
 import { ChargingCore } from "../../firmware/iec61851/core.js";
 import { LimitArbiter } from "../../firmware/control/arbiter.js";
 import { ChargingHardware } from "../../firmware/control/hardware.js";
+import { ConnectorLockControl } from "../../firmware/control/lock.js";
 import { ControlLoop } from "../../firmware/control/loop.js";
 import { Session } from "../../firmware/session/session.js";
 import { utf8Decode, utf8Encode } from "../../firmware/util/utf8.js";
@@ -114,6 +115,7 @@ function profileClasses(): void {
     ["LimitArbiter", LimitArbiter],
     ["ChargingHardware", ChargingHardware],
     ["Session", Session],
+    ["ConnectorLockControl", ConnectorLockControl],
   ];
   const wrap = (label: string, orig: (...a: unknown[]) => unknown) => {
     const rec = { compute: 0, calls: 0 };
