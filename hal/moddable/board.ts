@@ -35,6 +35,8 @@ export interface BoardDescription {
   };
   /** Proximity pilot: ADC pin, with `pullUpOhms` from PP to the ADC reference. Omit for a tethered cable. */
   proximity?: { pin: number; pullUpOhms: number };
+  /** Socket cable lock: actuator drive output (1 = lock, held) and position-switch input (1 = locked). Omit for a tethered cable. */
+  lock?: { drive: number; feedback: number };
   /** Contactor 0 (main) and 1 (phase switch): coil output and mirror-contact input (1 = closed). */
   contactors: { coil: number; mirror: number }[];
   rcm: { tripAc: number; tripDc: number; test: number; testMs: number };
@@ -64,6 +66,7 @@ export const ESP32_DEVKIT: BoardDescription = {
   },
   pilot: { pwm: 4, enable: 16, sampleHigh: 36, sampleLow: 39, offsetMv: -12000, spanMv: 24000, sampleMs: 10 },
   proximity: { pin: 34, pullUpOhms: 1000 },
+  lock: { drive: 17, feedback: 15 },
   contactors: [
     { coil: 25, mirror: 26 },
     { coil: 27, mirror: 14 },

@@ -155,6 +155,33 @@ export function createChargingIo(desc: BoardDescription, io: IoProvider, drivers
     }
   }
 
+  /** Socket lock: a held drive output and the position switch (1 = locked); onReadable on every edge. */
+  class ConnectorLock extends Device implements H.ConnectorLock {
+    #drive: Digital;
+    #feedback: Digital;
+    commanded: 0 | 1 = 0;
+    constructor(o: H.ConnectorLockOptions) {
+      super();
+      const l = (!desc.board.tetheredCable && desc.lock) || notSupported("connector lock");
+      this.#drive = output(l.drive, 0);
+      const onReadable = o.onReadable;
+      this.#feedback = input(l.feedback, onReadable && (() => onReadable.call(this)));
+    }
+    write(value: 0 | 1): void {
+      this.live();
+      if (value !== 0 && value !== 1) throw new RangeError("lock value");
+      this.#drive.write(value);
+      this.commanded = value;
+    }
+    read(): 0 | 1 {
+      this.live();
+      return this.#feedback.read();
+    }
+    close(): void {
+      if (this.shut()) closeAll(this.#drive, this.#feedback);
+    }
+  }
+
   /** Trip inputs are live levels from the RCM module; trips latch here until reset() finds them released. */
   class ResidualCurrentMonitor extends Device implements H.ResidualCurrentMonitor {
     #ac = input(desc.rcm.tripAc, () => this.#sample(true));
@@ -256,6 +283,7 @@ export function createChargingIo(desc: BoardDescription, io: IoProvider, drivers
 
   return {
     ControlPilot, Proximity, Contactor, ResidualCurrentMonitor, Interlock, Temperature,
+    ...(desc.lock && !desc.board.tetheredCable ? { ConnectorLock } : {}),
     Meter: drivers.Meter ?? unsupported("Meter (metering-IC driver from hal/drivers not wired yet)"),
     IdReader: drivers.IdReader ?? unsupported("IdReader (RFID/NFC driver from hal/drivers not wired yet)"),
   };
