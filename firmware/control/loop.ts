@@ -163,9 +163,9 @@ export class ControlLoop {
     const lock = this.lock;
     if (lock !== null) {
       // Locked while a session is authorized with the EV plugged, and whenever the contactor is closed.
-      const s = this.session;
+      // (inp.authorized / inp.stopRequested: the session's values, read just above.)
       const plugged = this.core.sessionActive;
-      lock.update(now, plugged, plugged && ((s.authorized && !s.stopRequested) || out.contactor0 === 1));
+      lock.update(now, plugged, plugged && ((inp.authorized && !inp.stopRequested) || out.contactor0 === 1));
       inp.locked = lock.engaged;
     }
 

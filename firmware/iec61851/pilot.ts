@@ -54,7 +54,8 @@ export function pilotBand(mv: number): number {
  * Without PWM the low half is the steady level and is not looked at.
  */
 export function classifyPilot(highMv: number, lowMv: number, pwm: boolean): number {
-  const hb = pilotBand(highMv);
+  // Charging (C, 6 V) is the steady state: its band is tested first (same result as pilotBand(highMv)).
+  const hb = highMv >= 5000 && highMv <= 7000 ? CLS_C : pilotBand(highMv);
   if (hb === CLS_INVALID) return CLS_INVALID;
   // pilotBand(lowMv) === CLS_F exactly when -13000 <= lowMv <= -11000 (NaN: not F), written out: no second call.
   if (pwm && hb <= CLS_D && !(lowMv >= -13000 && lowMv <= -11000)) return CLS_DIODE;

@@ -277,8 +277,10 @@ export function installGuest(start: StartFunction): void {
   let ticks = 0;
   let logs = 0;
   let observed = 0;
-  /** CALLs the in-XS CSMS answered, and WebSocket connections it accepted. */
+  /** CALLs the in-XS CSMS answered. */
   let csmsCalls = 0;
+  /** Connection attempts in flight (neither refused nor open yet): their objects are live but transient. */
+  let connecting = 0;
   const partitions = new Map<string, Uint8Array>();
   /** metered()'s own cost (its bracket around an empty function), subtracted from every metered figure. */
   let bracket = -1;
@@ -310,7 +312,11 @@ export function installGuest(start: StartFunction): void {
     const refused = (what: string) =>
       function (this: unknown, options: { onError?: (this: unknown, e: { code: string; message: string }) => void }) {
         const self = this;
-        queue.at(queue.now + 1000, () => options.onError?.call(self, { code: "ECONNREFUSED", message: `${what}: offline (XS bench)` }));
+        connecting++;
+        queue.at(queue.now + 1000, () => {
+          connecting--;
+          options.onError?.call(self, { code: "ECONNREFUSED", message: `${what}: offline (XS bench)` });
+        });
         Object.assign(self as object, {
           read() {
             throw new Error("not connected");
@@ -392,7 +398,11 @@ export function installGuest(start: StartFunction): void {
         },
         close,
       });
-      queue.at(queue.now + 2 * LINK_LATENCY_MS, () => on("onWritable", 65536));
+      connecting++;
+      queue.at(queue.now + 2 * LINK_LATENCY_MS, () => {
+        connecting--;
+        on("onWritable", 65536);
+      });
     }
     const network = {
       TCP: refused("TCP"),
@@ -561,6 +571,7 @@ export function installGuest(start: StartFunction): void {
         logs,
         observed,
         csmsCalls,
+        connecting,
         interlockTrips: world!.interlockTrips,
         forbiddenCloses: world!.forbiddenCloses,
         contactor: world!.coil(0),

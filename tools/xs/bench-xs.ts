@@ -120,10 +120,18 @@ async function measureTicks(xs: Xs, n: number, track: (m: { currentHeapCount: nu
   return out;
 }
 
-/** Runs `ticks` control periods of virtual time in chunks; returns the live heap (after GC) at the end. */
-async function runTicks(xs: Xs, ticks: number, period: number, track: (m: { currentHeapCount: number }) => void): Promise<number> {
+/**
+ * Runs `ticks` control periods of virtual time in chunks; returns the live heap (after GC) at the end. With
+ * `settle`, it then runs on in 10 ms steps (at most 2 s) until no connection attempt is in flight, so that a
+ * reconnect that happens to be under way (a transient ~80 slots) does not read as growth.
+ */
+async function runTicks(xs: Xs, ticks: number, period: number, track: (m: { currentHeapCount: number }) => void, settle = false): Promise<number> {
   const chunk = 5_000;
   for (let done = 0; done < ticks; done += chunk) track(await xs.commandMeters({ op: "run", ms: Math.min(chunk, ticks - done) * period }));
+  for (let i = 0; settle && i < 200; i++) {
+    if (((await xs.command({ op: "stats" })) as { connecting: number }).connecting === 0) break;
+    track(await xs.commandMeters({ op: "run", ms: 10 }));
+  }
   return (await xs.gc()).currentHeapCount;
 }
 
@@ -181,11 +189,11 @@ async function allocChild(options: AllocOptions): Promise<AllocResult> {
   await toCharging(xs, { ...BENCH_CONFIG }, false, options.online ? BENCH_NET : null, noop);
   let warmupTicks = options.warmupTicks ?? (options.online ? WARMUP_TICKS : 0);
   let heap: number;
-  if (warmupTicks > 0) heap = await runTicks(xs, warmupTicks, 10, noop);
+  if (warmupTicks > 0) heap = await runTicks(xs, warmupTicks, 10, noop, true);
   else {
     let q = await queued();
     for (;;) {
-      heap = await runTicks(xs, 10_000, 10, noop);
+      heap = await runTicks(xs, 10_000, 10, noop, true);
       warmupTicks += 10_000;
       const q2 = await queued();
       if (q2 <= q || warmupTicks >= 200_000) break;
@@ -195,7 +203,7 @@ async function allocChild(options: AllocOptions): Promise<AllocResult> {
   const checkpoints = [heap];
   const queuedAt = [await queued()];
   for (let done = 0; done < ticks; done += every) {
-    checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop));
+    checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop, true));
     queuedAt.push(await queued());
   }
   const st = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number; csmsCalls: number };
@@ -248,8 +256,8 @@ async function child(options: BenchXsOptions): Promise<BenchRow[]> {
 
   // Heap growth: warm up (two offline/online cycles of the link), then live slots after GC, before vs after, at
   // the same phase of the link's period (growthTicks a multiple of 20,000, or short enough to stay online).
-  const before = await runTicks(xs, WARMUP_TICKS - measuredTicks, period, track);
-  const after = await runTicks(xs, growthTicks, period, track);
+  const before = await runTicks(xs, WARMUP_TICKS - measuredTicks, period, track, true);
+  const after = await runTicks(xs, growthTicks, period, track, true);
   const still = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number; csmsCalls: number };
 
   // End of session: unplug, let the firmware settle.
