@@ -23,8 +23,8 @@
  *  - Connector 0 (the station): the connectors' schedules summed (option: the largest), capped by the
  *    station-level ChargePointMax / ExternalConstraints; the phases of a sum are the most any connector uses.
  *
- * No allocation on any hot path: this runs when profiles, the transaction or the clock change, and at period
- * boundaries; never from the control tick.
+ * Not a hot path: it runs when profiles, the transaction or the clock change and at period boundaries (it
+ * allocates small arrays then), never from the control tick.
  */
 
 export type Purpose = "ChargePointMax" | "ExternalConstraints" | "TxDefault" | "Tx";

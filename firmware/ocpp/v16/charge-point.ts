@@ -342,6 +342,7 @@ export class ChargePoint16 implements Ocpp16Context {
     const ms = parseIsoTime(value);
     if (!Number.isFinite(ms) || ms <= 0) return;
     this.hal.clock.setWall(ms);
+    for (const l of this.listeners) l.clockSet?.();
   }
 
   /**

@@ -32,6 +32,8 @@ export interface Ocpp16Events {
   connection?(open: boolean): void;
   /** A connection attempt failed before it opened (code ETLS: certificate refused; EHTTP401: credentials). */
   connectFailed?(error: HalError): void;
+  /** The wall clock was set from the CSMS (BootNotification / Heartbeat currentTime). */
+  clockSet?(): void;
 }
 
 /** The WebSocket link to the CSMS, for the modules that change how it connects (security profiles, ping). */

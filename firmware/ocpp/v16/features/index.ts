@@ -7,6 +7,7 @@ import { diagnostics } from "./diagnostics.js";
 import { firmware } from "./firmware.js";
 import { remote } from "./remote.js";
 import { security } from "./security.js";
+import { smartCharging } from "./smart-charging.js";
 import { transactions } from "./transactions.js";
 
-export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote, core, configuration, trigger, security, firmware, diagnostics];
+export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote, core, configuration, trigger, security, firmware, diagnostics, smartCharging];

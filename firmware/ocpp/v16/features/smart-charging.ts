@@ -197,9 +197,8 @@ export class SmartCharging16 {
         this.recompute("transaction");
       },
     });
-    // `clockSet` is the charge point's notice that the wall clock was set (BootNotification/Heartbeat
-    // currentTime); the other events are further moments at which a changed clock is noticed.
-    const events: Ocpp16Events & { clockSet?(): void } = {
+    // clockSet: the wall clock was set from the CSMS; the other events are further moments to notice a change.
+    const events: Ocpp16Events = {
       registered: () => this.recompute("clock"),
       connection: () => this.checkClock(),
       clockSet: () => this.checkClock(),
