@@ -26,10 +26,35 @@ export interface SessionInfo {
   meterStopWh: number;
   stopReason: StopReason | null;
   stopIdTag: string | null;
+  /** The group the idTag belongs to (OCPP parentIdTag), when the authorization told it; a card of the same group may stop. */
+  parentIdTag: string | null;
+  /** The reservation this session used (OCPP reservationId), or null. */
+  reservationId: number | null;
+}
+
+/** What an authorization learnt besides yes or no (OCPP idTagInfo). */
+export interface AuthorizationInfo {
+  parentIdTag?: string | null;
 }
 
 /** Decides whether an identification may charge (OCPP Authorize, local list, cache). */
-export type Authorizer = (idTag: string, done: (accepted: boolean, detail: string) => void) => void;
+export type Authorizer = (idTag: string, done: (accepted: boolean, detail: string, info?: AuthorizationInfo) => void) => void;
+
+/** A reservation of the connector (OCPP ReserveNow): only its idTag, or one of the same parentIdTag, may use it. */
+export interface ReservationInfo {
+  id: number;
+  idTag: string;
+  parentIdTag: string | null;
+}
+
+/** Identifiers are case-insensitive (OCPP IdToken is a CiString). */
+export function sameIdTag(a: string, b: string): boolean {
+  return a === b || (a.length === b.length && a.toUpperCase() === b.toUpperCase());
+}
+
+function reservedFor(r: ReservationInfo, idTag: string, parentIdTag: string | null): boolean {
+  return sameIdTag(r.idTag, idTag) || (r.parentIdTag !== null && parentIdTag !== null && sameIdTag(r.parentIdTag, parentIdTag));
+}
 
 export interface SessionListener {
   started?(session: SessionInfo): void;
@@ -65,6 +90,15 @@ export class Session {
   numbering: (() => number) | null = null;
   private pendingAuth: string | null = null;
   private readonly listeners: SessionListener[] = [];
+  private authParent: string | null = null;
+  /** The reservation the current authorization matched. */
+  private authReservation: number | null = null;
+  private _reservation: ReservationInfo | null = null;
+  /** A different card presented during a transaction, being authorized to compare its parentIdTag. */
+  private pendingStop: string | null = null;
+  /** The last update() arguments, to derive the status when a reservation changes between ticks. */
+  private lastCore = "";
+  private lastFault = "";
   /**
    * update() fast path: `idle` says the last update() changed nothing (no plug change, the four state fields
    * below the same before and after it); idle* are its arguments and that state. See update().
@@ -114,30 +148,67 @@ export class Session {
     return this._status;
   }
 
+  /** The reservation of the connector, or null. */
+  get reservation(): ReservationInfo | null {
+    return this._reservation;
+  }
+
+  /** Reserves the connector (null: the reservation ended). The status follows at once (Reserved / Available). */
+  setReservation(r: ReservationInfo | null): void {
+    this._reservation = r;
+    if (this._current === null) this.setStatus(this.deriveStatus(this.plugged, this.lastCore, this.lastFault), this.lastFault ? faultCode(this.lastFault) : "NoError");
+  }
+
   /** An identification was presented (RFID card, remote start, free charging). */
   present(idTag: string, source: IdSource): void {
     if (!this._available) return;
     const cur = this._current;
     if (cur) {
-      // The same card again ends the session (a different one does not: OCPP 1.6 parent ids come later).
-      if (source === "local" && idTag === cur.idTag) this.requestStop("Local", idTag);
+      if (source !== "local") return;
+      // The same card again ends the session; a different one does when it has the same parentIdTag.
+      if (sameIdTag(idTag, cur.idTag)) this.requestStop("Local", idTag);
+      else if (cur.parentIdTag !== null && this.pendingStop === null) this.presentOther(cur, idTag);
       return;
     }
     if (this._authorizedTag !== null || this.pendingAuth !== null) return;
-    if (source !== "local") {
-      this.grant(idTag, source);
+    const r = this._reservation;
+    // A remote start (authorized already if AuthorizeRemoteTxRequests says so) needs an authorization only when
+    // the connector is reserved for another idTag: its parentIdTag may still open it.
+    if (source !== "local" && (r === null || sameIdTag(r.idTag, idTag))) {
+      this.grant(idTag, source, null);
       return;
     }
     this.pendingAuth = idTag;
-    this.authorizer(idTag, (accepted, detail) => {
+    this.authorizer(idTag, (accepted, detail, info) => {
       if (this.pendingAuth !== idTag) return;
       this.pendingAuth = null;
-      if (accepted) this.grant(idTag, source);
+      const parent = info?.parentIdTag ?? null;
+      const res = this._reservation;
+      if (accepted && res !== null && !reservedFor(res, idTag, parent)) {
+        accepted = false;
+        detail = "Reserved";
+      }
+      if (accepted) this.grant(idTag, source, parent);
       else for (const l of this.listeners) l.authorizationRejected?.(idTag, detail);
     });
   }
 
-  private grant(idTag: string, source: IdSource): void {
+  /** A card other than the one that started the transaction: it stops it if it belongs to the same parentIdTag. */
+  private presentOther(cur: SessionInfo, idTag: string): void {
+    this.pendingStop = idTag;
+    this.authorizer(idTag, (accepted, detail, info) => {
+      if (this.pendingStop !== idTag) return;
+      this.pendingStop = null;
+      const parent = info?.parentIdTag ?? null;
+      if (this._current === cur && accepted && parent !== null && cur.parentIdTag !== null && sameIdTag(parent, cur.parentIdTag)) this.requestStop("Local", idTag);
+      else for (const l of this.listeners) l.authorizationRejected?.(idTag, accepted ? "parentIdTag differs" : detail);
+    });
+  }
+
+  private grant(idTag: string, source: IdSource, parentIdTag: string | null): void {
+    const r = this._reservation;
+    this.authParent = parentIdTag;
+    this.authReservation = r !== null && reservedFor(r, idTag, parentIdTag) ? r.id : null;
     this._authorizedTag = idTag;
     this.authSource = source;
     this.authAt = this.clock.mono();
@@ -158,6 +229,7 @@ export class Session {
       this._authorizedTag = null;
       this.pendingAuth = null;
     }
+    this.pendingStop = null;
   }
 
   /** The backend withdrew the authorization of a running transaction (e.g. StartTransaction.conf Invalid). */
@@ -230,6 +302,8 @@ export class Session {
 
   private updateFully(plugged: boolean, coreStatus: string, fault: string): void {
     const now = this.clock.mono();
+    this.lastCore = coreStatus;
+    this.lastFault = fault;
     if (plugged !== this.plugged) {
       this.plugged = plugged;
       if (!plugged) {
@@ -240,7 +314,7 @@ export class Session {
         this._authorizedTag = null;
         this._stopRequested = false;
       } else {
-        if (this.freeTag !== null && this._authorizedTag === null && this._available) this.grant(this.freeTag, "free");
+        if (this.freeTag !== null && this._authorizedTag === null && this._available && this._reservation === null) this.grant(this.freeTag, "free", null);
         else this.maybeStart();
       }
     }
@@ -253,6 +327,10 @@ export class Session {
 
   private maybeStart(): void {
     if (this._current || !this.plugged || this._authorizedTag === null || this._stopRequested || !this.lockOk) return;
+    const r = this._reservation;
+    const reservationId = r !== null && r.id === this.authReservation ? r.id : null;
+    // The reservation is used up by the transaction it was made for.
+    if (reservationId !== null) this._reservation = null;
     this._current = {
       number: this.numbering ? this.numbering() : ++this.counter,
       idTag: this._authorizedTag,
@@ -264,6 +342,8 @@ export class Session {
       meterStopWh: 0,
       stopReason: null,
       stopIdTag: null,
+      parentIdTag: this.authParent,
+      reservationId,
     };
     for (const l of this.listeners) l.started?.(this._current);
   }
@@ -281,6 +361,7 @@ export class Session {
   private deriveStatus(plugged: boolean, coreStatus: string, fault: string): ConnectorStatus {
     if (fault) return "Faulted";
     if (!this._available && !this._current) return "Unavailable";
+    if (!this._current && this._authorizedTag === null && this._reservation !== null) return "Reserved";
     if (!plugged) return this._authorizedTag !== null ? "Preparing" : "Available";
     if (!this._current) return this._stopRequested ? "Finishing" : "Preparing";
     switch (coreStatus) {

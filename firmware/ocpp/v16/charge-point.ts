@@ -156,6 +156,7 @@ export class ChargePoint16 implements Ocpp16Context {
     this.log("transaction", { session, transactionId: Number(result["transactionId"]), status: String(info?.status) });
     const cur = this.session.current;
     if (info?.status !== "Accepted" && cur && cur.number === session && this.keys.getBool("StopTransactionOnInvalidId")) this.session.deauthorize();
+    for (const l of this.listeners) l.startConfirmed?.(session, result);
   }
 
   get registration(): Registration {

@@ -30,6 +30,8 @@ export interface Ocpp16Events {
   registered?(): void;
   /** The WebSocket opened (true) or was lost (false). */
   connection?(open: boolean): void;
+  /** StartTransaction.conf of a local session arrived (its idTagInfo feeds the authorization cache). */
+  startConfirmed?(session: number, result: Record<string, unknown>): void;
   /** A connection attempt failed before it opened (code ETLS: certificate refused; EHTTP401: credentials). */
   connectFailed?(error: HalError): void;
   /** The wall clock was set from the CSMS (BootNotification / Heartbeat currentTime). */

@@ -5,9 +5,11 @@ import { core } from "./core.js";
 import { trigger } from "./trigger.js";
 import { diagnostics } from "./diagnostics.js";
 import { firmware } from "./firmware.js";
+import { localAuth } from "./local-auth.js";
 import { remote } from "./remote.js";
+import { reservation } from "./reservation.js";
 import { security } from "./security.js";
 import { smartCharging } from "./smart-charging.js";
 import { transactions } from "./transactions.js";
 
-export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote, core, configuration, trigger, security, firmware, diagnostics, smartCharging];
+export const FEATURES: readonly Ocpp16Feature[] = [transactions, remote, core, configuration, trigger, security, firmware, diagnostics, smartCharging, localAuth, reservation];
