@@ -5,6 +5,7 @@
 import type { ChargingIo } from "./charging.js";
 import type { Clock, Timers } from "./clock.js";
 import type { Crypto } from "./crypto.js";
+import type { LowLevelIo, MeterIcWiring } from "./io.js";
 import type { MeteringIo } from "./metering.js";
 import type { Network } from "./network.js";
 import type { Storage } from "./storage.js";
@@ -18,6 +19,7 @@ export * from "./storage.js";
 export * from "./crypto.js";
 export * from "./network.js";
 export * from "./system.js";
+export * from "./io.js";
 
 /** What the board has, so the firmware adapts without a rebuild. */
 export interface Board {
@@ -37,13 +39,20 @@ export interface Board {
   temperatureSensors: string[];
   /** A fixed cable (no PP measurement, its rating is ratedCurrent) rather than a socket. */
   tetheredCable: boolean;
+  /**
+   * How long the board keeps running after the supply monitor (hal.io.PowerFail) reports a failing supply, ms
+   * (the bulk capacitor's hold-up time). Absent or 0: no early warning.
+   */
+  holdUpMs?: number;
+  /** The metering IC on the board's SPI bus, when the firmware drives it itself (hal/drivers); absent: hal.io.Meter. */
+  meterIc?: MeterIcWiring;
 }
 
 export interface Hal {
   readonly board: Board;
   readonly clock: Clock;
   readonly timers: Timers;
-  readonly io: ChargingIo & MeteringIo;
+  readonly io: ChargingIo & MeteringIo & LowLevelIo;
   readonly storage: Storage;
   readonly crypto: Crypto;
   readonly network: Network;

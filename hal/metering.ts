@@ -18,6 +18,10 @@ export interface MeterReading {
   energyImport: number;
   /** Exported active energy register, Wh, monotonic for the life of the meter. */
   energyExport: number;
+  /** Optional: per-phase import registers, Wh (filled when present and the meter measures per phase). */
+  energyImportPhase?: number[];
+  /** Optional: per-phase export registers, Wh. */
+  energyExportPhase?: number[];
 }
 
 export interface MeterOptions {

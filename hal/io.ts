@@ -1,0 +1,111 @@
+/**
+ * Low-level IO after ECMA-419 (the Embedded Systems API, "embedded:io/*"), so that chip drivers written in
+ * TypeScript (hal/drivers) run unchanged on the device (Moddable's embedded:io/spi and embedded:io/digital)
+ * and against the simulator's register-level chip models.
+ *
+ * SPI (ECMA-419 "SPI" class, embedded:io/spi):
+ *  - constructed with { clock, in, out, select, hz, mode, port } (pins are board numbers, hz the SCLK rate,
+ *    mode the SPI mode 0..3 (CPOL << 1 | CPHA));
+ *  - write(buffer) shifts the bytes out (what comes in is discarded); read(buffer) shifts zeros out and fills
+ *    the buffer with what comes in; transfer(buffer) does both in place (full duplex, what came in replaces
+ *    what went out);
+ *  - the select line is asserted by the first read/write/transfer and stays asserted across calls until
+ *    flush(true) (or flush() with no argument) deselects it: one chip transaction = calls + flush();
+ *  - a bus with nothing on it (a broken MISO line) reads 0xFF bytes (the chip's pull-up), it does not throw.
+ *
+ * Digital (ECMA-419 "Digital" class, embedded:io/digital): { pin, mode, edge, onReadable }, read() 0 | 1,
+ * write(0 | 1). An input with `edge` set calls onReadable on that edge (an interrupt line).
+ *
+ * PowerFail is not in ECMA-419; it follows its class pattern: the board's brown-out / supply-monitor
+ * comparator (mains gone, bulk capacitor discharging). onReadable is called once when the supply starts
+ * failing; from then the firmware has `Board.holdUpMs` milliseconds before the MCU stops.
+ */
+import type { BufferLike, IoClass, IoInstance, OnError } from "./common.js";
+
+export interface SpiOptions {
+  /** SCLK pin. */
+  clock?: number;
+  /** MISO pin. */
+  in?: number;
+  /** MOSI pin. */
+  out?: number;
+  /** Chip-select pin (active low). */
+  select?: number;
+  /** SCLK frequency, Hz. */
+  hz: number;
+  /** SPI mode 0..3 (CPOL << 1 | CPHA). Default 0. */
+  mode?: 0 | 1 | 2 | 3;
+  /** The host's SPI peripheral (e.g. 1 or 2 on an ESP32). */
+  port?: number;
+  onError?: OnError<Spi>;
+}
+
+export interface Spi extends IoInstance {
+  /** Shifts `buffer` out; the bytes clocked in are discarded. */
+  write(buffer: BufferLike): void;
+  /** Shifts zeros out and fills `buffer` with the bytes clocked in. */
+  read(buffer: Uint8Array | ArrayBuffer): void;
+  /** Full duplex in place: each byte of `buffer` is sent and replaced by the byte received. */
+  transfer(buffer: Uint8Array | ArrayBuffer): void;
+  /** Waits for the bus to be idle; deselects the chip unless `deselect` is false. */
+  flush(deselect?: boolean): void;
+}
+
+/** Digital modes (ECMA-419 Digital.Input etc.). */
+export const DIGITAL_INPUT = 0;
+export const DIGITAL_INPUT_PULL_UP = 1;
+export const DIGITAL_INPUT_PULL_DOWN = 2;
+export const DIGITAL_OUTPUT = 8;
+export const DIGITAL_OUTPUT_OPEN_DRAIN = 9;
+/** Edges (ECMA-419 Digital.Rising / Digital.Falling, may be or-ed). */
+export const DIGITAL_RISING = 1;
+export const DIGITAL_FALLING = 2;
+
+export interface DigitalOptions {
+  pin: number;
+  mode: number;
+  /** For inputs: call onReadable on this edge (DIGITAL_RISING | DIGITAL_FALLING). */
+  edge?: number;
+  onReadable?: (this: Digital) => void;
+  onError?: OnError<Digital>;
+}
+
+export interface Digital extends IoInstance {
+  read(): 0 | 1;
+  /** Outputs only; throws on an input. */
+  write(value: 0 | 1): void;
+}
+
+export interface PowerFailOptions {
+  /** Called once when the supply starts failing (the hold-up time starts). */
+  onReadable?: (this: PowerFail) => void;
+}
+
+/** The supply monitor: read() is 1 while the supply is failing, 0 while it is good. */
+export interface PowerFail extends IoInstance {
+  read(): 0 | 1;
+}
+
+/**
+ * Low-level IO a board may offer. Optional members: a board (or an older simulator) without them still
+ * satisfies the contract; the firmware then uses the board-level devices (hal.io.Meter) and has no power-fail
+ * early warning.
+ */
+export interface LowLevelIo {
+  SPI?: IoClass<SpiOptions, Spi>;
+  Digital?: IoClass<DigitalOptions, Digital>;
+  PowerFail?: IoClass<PowerFailOptions, PowerFail>;
+}
+
+/** Where a board's metering IC sits (Board.meterIc). */
+export interface MeterIcWiring {
+  /** The chip; the firmware picks the driver from hal/drivers by this name. */
+  chip: "ade9000";
+  /** The SPI bus and chip select. */
+  spi: Omit<SpiOptions, "onError">;
+  /** The chip's IRQ1 line (RSTDONE, errors; open drain, active low), if wired. */
+  irq1?: number;
+  /** Full-scale ratings of the board's sensing network (V rms / A rms at the ADC's 0.707 V rms full scale). */
+  vFullScale: number;
+  iFullScale: number;
+}
