@@ -48,6 +48,7 @@ export const CONFIG_SCHEMA = {
   phaseSwitchHysteresisA: { type: "number", default: 2, min: 0, max: 30, doc: "hysteresis of the 1p/3p decision" },
   phaseSwitchHoldMs: { type: "number", default: 60_000, min: 0, max: 3_600_000, integer: true, doc: "a new limit must hold this long before switching" },
   phaseSwitchMaxPerSession: { type: "number", default: 10, min: 0, max: 1_000, integer: true, doc: "maximum phase switches per session" },
+  signedMeterValues: { type: "boolean", default: false, doc: "sign meter values (OCMF, ECDSA P-256) and send them in StopTransaction transactionData" },
   // authorization
   freeCharging: { type: "boolean", default: false, doc: "charge without identification (uses freeChargingIdTag)" },
   freeChargingIdTag: { type: "string", default: "FREECHARGING", minLength: 1, maxLength: 20, doc: "idTag used when freeCharging is on" },

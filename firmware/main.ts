@@ -10,6 +10,7 @@ import { ChargingHardware } from "./control/hardware.js";
 import { ConnectorLockControl } from "./control/lock.js";
 import { ControlLoop } from "./control/loop.js";
 import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
+import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
@@ -119,6 +120,7 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     status: (status, errorCode) => hal.log.event("connector", { status, errorCode }),
     authorizationRejected: (idTag, detail) => hal.log.event("auth", { idTag, accepted: false, detail }),
   });
+  installMetering(hal, session, hw.meter, cfg.signedMeterValues, FIRMWARE_VERSION);
   let store: KeyValue | null = null;
   try {
     store = hal.storage.keyValue.open({ path: "ocpp" });

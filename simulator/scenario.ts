@@ -34,6 +34,7 @@ export type ScenarioEvent =
   | { at: number; do: "availability"; available: boolean }
   | { at: number; do: "overheat"; sensor: string; factor: number }
   | { at: number; do: "pilotShort"; on: boolean }
+  | { at: number; do: "meterFault"; fault: "none" | "silent" | "garbage" | "stuck" }
   | { at: number; do: "lockFault"; on: boolean }
   | { at: number; do: "csms"; action: string; payload: Record<string, unknown> };
 
@@ -93,7 +94,7 @@ export function parseDuration(v: unknown): number {
   return pos === s.length ? total : NaN;
 }
 
-type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action";
+type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action" | "spiFault";
 const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
   plug: { ev: { type: "object", required: false } },
   unplug: {},
@@ -111,6 +112,7 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   availability: { available: { type: "boolean", required: true } },
   overheat: { sensor: { type: "string", required: true }, factor: { type: "number", required: false } },
   pilotShort: { on: { type: "boolean", required: false } },
+  meterFault: { fault: { type: "spiFault", required: true } },
   lockFault: { on: { type: "boolean", required: false } },
   csms: { action: { type: "action", required: true }, payload: { type: "object", required: false } },
 };
@@ -163,7 +165,17 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   }
   const board: Board = { ...DEFAULT_BOARD, ...(obj("board") as Partial<Board>) };
   const b = obj("board");
-  for (const k of Object.keys(b)) if (!(k in DEFAULT_BOARD)) bad(`board.${k}`, `unknown board key; allowed: ${Object.keys(DEFAULT_BOARD).join(", ")}`);
+  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc"];
+  for (const k of Object.keys(b)) if (!boardKeys.includes(k)) bad(`board.${k}`, `unknown board key; allowed: ${boardKeys.join(", ")}`);
+  if (board.holdUpMs !== undefined && (typeof board.holdUpMs !== "number" || !(board.holdUpMs >= 0 && board.holdUpMs <= 10_000))) bad("board.holdUpMs", "must be a number of ms in 0..10000");
+  if (board.meterIc !== undefined) {
+    const ic = board.meterIc as unknown as Record<string, unknown> | null;
+    const spi = (ic && typeof ic === "object" ? ic["spi"] : undefined) as Record<string, unknown> | undefined;
+    const pos = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+    if (ic === null || typeof ic !== "object" || ic["chip"] !== "ade9000") bad("board.meterIc", 'must be { "chip": "ade9000", "spi": {...}, "vFullScale": V, "iFullScale": A }');
+    if (!spi || typeof spi !== "object" || !pos(spi["hz"]) || !Number.isInteger(spi["select"])) bad("board.meterIc.spi", "needs hz > 0 and an integer select pin");
+    if (!pos(ic!["vFullScale"]) || !pos(ic!["iFullScale"])) bad("board.meterIc", "vFullScale and iFullScale must be positive numbers");
+  }
   if (board.phases !== 1 && board.phases !== 3) bad("board.phases", "must be 1 or 3");
   if (board.contactors !== 1 && board.contactors !== 2) bad("board.contactors", "must be 1 or 2");
   if (typeof board.ratedCurrent !== "number" || board.ratedCurrent < 6 || board.ratedCurrent > 80) bad("board.ratedCurrent", "must be a number in 6..80");
@@ -238,6 +250,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
           break;
         case "amps":
           if (v !== null && (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 80)) bad(`${p}.${k}`, "must be a number in 0..80 (A) or null (withdraw the claim)");
+          out[k] = v;
+          break;
+        case "spiFault":
+          if (!["none", "silent", "garbage", "stuck"].includes(v as string)) bad(`${p}.${k}`, "must be none, silent, garbage or stuck");
           out[k] = v;
           break;
         case "fault":

@@ -8,6 +8,8 @@
  */
 import type { Hal, HTTPClientOptions, HTTPRequestOptions, LogFields, MeterReading, Network } from "../hal/index.js";
 import { DeviceHal, FirmwareSlots } from "./core/devices.js";
+import { BoardChips } from "./chips/board.js";
+import { DeadHalError } from "./core/devices.js";
 import { EmbeddedCsms } from "./csms/index.js";
 import { recordHal } from "./hal-recorder.js";
 import { World, worldConfig, type WorldConfig } from "./models/world.js";
@@ -45,6 +47,8 @@ export interface SimulationOptions {
    * `csmsTlsUrl` config key and to `sim.csmsTlsUrl`.
    */
   tls?: { cert: string; key: string; clientCa?: string[] };
+  /** Embedded CSMS: chargePointId → Basic-auth password (the record may be changed during the run). */
+  csmsBasicAuth?: Record<string, string>;
   /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
   keys?: Record<string, string>;
 }
@@ -87,9 +91,14 @@ export interface SimulationResult {
 
 export const DEMO_SCENARIO = `{
   "name": "demo",
-  "description": "An EV plugs in, the driver swipes a card, it charges for 20 minutes and unplugs.",
+  "description": "An EV plugs in, the driver swipes a card, it charges for 20 minutes and unplugs. The meter is an ADE9000 on SPI; meter values are signed (OCMF).",
   "seed": 42,
   "duration": "30min",
+  "board": {
+    "holdUpMs": 50,
+    "meterIc": { "chip": "ade9000", "spi": { "hz": 10000000, "mode": 0, "port": 1, "select": 5 }, "vFullScale": 800, "iFullScale": 80 }
+  },
+  "config": { "signedMeterValues": true },
   "ev": { "batteryKWh": 60, "initialSoc": 30, "targetSoc": 90, "maxCurrent": 32 },
   "events": [
     { "at": "5s", "do": "plug" },
@@ -108,6 +117,8 @@ export class Simulation {
   readonly world: World;
   readonly storage: SimStorage;
   readonly crypto: SimCrypto;
+  /** The board's chips (metering IC on SPI, supply monitor), kept across reboots. */
+  readonly chips: BoardChips;
   readonly config: Record<string, unknown>;
   csms: EmbeddedCsms | null = null;
   /** HTTP file server on loopback: firmware images (GET) and diagnostics uploads (PUT/POST). */
@@ -153,6 +164,7 @@ export class Simulation {
     );
     this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
     this.crypto = new SimCrypto({ seed: this.seed });
+    this.chips = new BoardChips(this.world, board, rng.fork("chips"), () => this.scheduler.now);
     this.firmwareSlots = new FirmwareSlots(1 << 20, (data) => this.crypto.sha256(data));
     this.keys = { ...(options.keys ?? {}) };
     this.rtcAtZero = scenario.rtcMs;
@@ -180,6 +192,7 @@ export class Simulation {
         bootStatus: scenario.csms.bootStatus,
         authorize: (idTag: string) => (scenario.csms.rejectTags.includes(idTag) ? "Invalid" : "Accepted"),
         hold: (label: string) => sim.scheduler.hold(label),
+        ...(options.csmsBasicAuth ? { basicAuth: options.csmsBasicAuth } : {}),
       });
       sim.config["csmsUrl"] = sim.csms.url;
       if (options.tls) {
@@ -214,6 +227,15 @@ export class Simulation {
   async run(boot: Boot): Promise<SimulationResult> {
     this.boot = boot;
     for (const ev of this.scenario.events) this.scheduler.at(ev.at, () => this.act(ev));
+    // The supply monitor fires the board's hold-up time before each power cut: the mains is gone from then on.
+    const holdUp = this.scenario.board.holdUpMs ?? 0;
+    if (holdUp > 0) {
+      for (const ev of this.scenario.events) {
+        if (ev.do !== "powerCut") continue;
+        const at = Math.max(0, ev.at - holdUp);
+        this.scheduler.at(at, () => this.supplyFailing(ev.at - at + ev.offMs));
+      }
+    }
     if (this.scenario.meterTraceMs > 0) {
       const period = this.scenario.meterTraceMs;
       const tick = () => {
@@ -226,6 +248,14 @@ export class Simulation {
     await this.powerOn("power-on");
     await this.scheduler.run(this.scenario.durationMs, () => this.once && this.onceDone());
     return this.result();
+  }
+
+  /** The mains fails now (for `outageMs`): the grid collapses and the supply monitor warns the MCU. */
+  private supplyFailing(outageMs: number): void {
+    this.world.advance(this.scheduler.now);
+    this.world.grid.sag(this.scheduler.now, outageMs, 1);
+    this.emit("sim", { event: "power-fail-warning", holdUpMs: this.scenario.board.holdUpMs ?? 0 });
+    this.chips.powerFail?.raise();
   }
 
   private onceDone(): boolean {
@@ -273,7 +303,14 @@ export class Simulation {
       logRing: 64,
     });
     this.device = device;
-    let hal = device.hal;
+    this.chips.powerFail?.clear();
+    const chipIo = this.chips.io(
+      () => {
+        if (!device.alive) throw new DeadHalError();
+      },
+      (fn) => this.scheduler.post(() => (device.alive ? device.guard(fn) : undefined)),
+    );
+    let hal: Hal = { ...device.hal, io: { ...device.hal.io, ...chipIo } };
     if (this.recordHal) hal = recordHal(hal, (rec) => this.emit("hal", rec as unknown as Record<string, unknown>));
     this.emit("sim", { event: "boot", reason, boot: this.boots });
     const handle = await device.guard(() => this.boot!(hal, { ...this.config }));
@@ -366,7 +403,12 @@ export class Simulation {
         break;
       case "powerCut":
         this.storage.cutNow();
+        this.chips.powerLost();
         await this.reboot("power-on", ev.offMs);
+        break;
+      case "meterFault":
+        if (this.chips.meterChip) this.chips.meterChip.fault = ev.fault;
+        else this.problems.push(`meterFault at ${ev.at} ms: this board has no metering IC (board.meterIc)`);
         break;
       case "restart":
         await this.reboot("software", 0);

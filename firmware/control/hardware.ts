@@ -4,6 +4,7 @@
  */
 import type { Contactor, ControlPilot, Hal, Interlock, Meter, MeterReading, PilotSample, Proximity, ResidualCurrentMonitor, Temperature } from "../../hal/index.js";
 import { PROXIMITY_OPEN } from "../../hal/index.js";
+import { AccountedMeter } from "../metering/meter.js";
 
 export interface HardwareEvents {
   /** The RCM tripped or finished a self-test (interrupt): the loop reacts at once, not at the next tick. */
@@ -22,7 +23,8 @@ export class ChargingHardware {
   readonly contactors: Contactor[];
   readonly rcm: ResidualCurrentMonitor;
   readonly interlock: Interlock;
-  readonly meter: Meter;
+  /** The board's meter (the metering IC's driver when Board.meterIc says so) behind the energy accounting. */
+  readonly meter: Meter & AccountedMeter;
   readonly temperatures: Temperature[];
   readonly pilotSample: PilotSample = { high: 0, low: 0 };
   readonly meterReading: MeterReading = {
@@ -32,6 +34,8 @@ export class ChargingHardware {
     frequency: 0,
     energyImport: 0,
     energyExport: 0,
+    energyImportPhase: [0, 0, 0],
+    energyExportPhase: [0, 0, 0],
   };
   private readonly commanded: Array<0 | 1> = [0, 0];
   private _meterFault = "";
@@ -83,7 +87,7 @@ export class ChargingHardware {
       },
     });
     const self = this;
-    this.meter = new io.Meter({
+    this.meter = new AccountedMeter(hal, {
       onError(e) {
         self._meterFault = e.code;
         events.onDeviceError("meter", e.code, e.message);

@@ -50,6 +50,8 @@ export class ControlLoop {
   private lastCable = -1;
   private lastTemp = NaN;
   private lastPhases = 0;
+  /** The meter failed (no answer, garbage): a stop was requested once; the fault stays until reboot. */
+  private meterStopped = false;
   private lastLocked: boolean | null = null;
   private lastLockFault = false;
   /** Contactor states last handed to hw.writeContactor (-1: none yet), so unchanged outputs cost no call. */
@@ -169,7 +171,19 @@ export class ControlLoop {
       inp.locked = lock.engaged;
     }
 
+    // A failed meter: charging stops the normal way (PWM off, contactor open once the EV is in B or after
+    // evStopTimeoutMs) and stays stopped; the connector reports fault "meter" (OCPP PowerMeterFailure).
+    const meterFault = hw.meterFault;
+    if (meterFault !== "") {
+      if (!this.meterStopped) {
+        this.meterStopped = true;
+        this.session.requestStop("Other");
+      }
+      inp.stopRequested = true;
+    }
+
     this.core.step(inp, out);
+    if (meterFault !== "" && out.fault === "") out.fault = "meter";
 
     // hw.writeContactor writes only on change anyway; the loop is its only caller, so skip the call as well.
     if (out.contactor0 !== this.lastC0) {
