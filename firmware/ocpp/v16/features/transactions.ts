@@ -22,6 +22,7 @@ import type { Temperature, TimerId } from "../../../../hal/index.js";
 import type { SessionInfo } from "../../../session/session.js";
 import { MEASURANDS, sampledValues, type MeterSources } from "../../transactions/meter-values.js";
 import { isoTime } from "../../../util/time.js";
+import { signedMeterFor } from "../../../metering/signed.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
 
 const SESSION_KEY = "txSessionNo";
@@ -65,6 +66,9 @@ export const transactions: Ocpp16Feature = {
       onChange: (v) => ctx.tx.setByteLimit(parseInt(v, 10)),
     });
     ctx.tx.setByteLimit(keys.getInt("TransactionJournalMaxBytes"));
+    // Signed meter values (OCMF, firmware/metering/signed.ts) when on: the public key as MeterPublicKey.
+    const signed = signedMeterFor(ctx.session);
+    signed?.defineKeys(keys);
 
     // --- meter sources
     let sensor: Temperature | null | undefined;
@@ -184,6 +188,8 @@ export const transactions: Ocpp16Feature = {
         };
         if (s.stopIdTag) payload["idTag"] = s.stopIdTag;
         const data = begin.concat(aligned);
+        const signedData = signed?.transactionData(s);
+        if (signedData) data.push(...signedData);
         const stopSampled = keys.getList("StopTxnSampledData");
         if (stopSampled.length) data.push({ timestamp, sampledValue: sampledValues(stopSampled, "Transaction.End", sources) });
         if (data.length) payload["transactionData"] = data;
