@@ -63,6 +63,9 @@ export const ESP32_DEVKIT: BoardDescription = {
     nominalVoltage: 230,
     temperatureSensors: ["board"],
     tetheredCable: false,
+    // ADE9000 on VSPI (same pins as meterSpi below); the firmware drives it with hal/drivers/ade9000.ts.
+    // Full scale: the reference front end's divider and CT burden put 800 V rms / 80 A rms on 0.707 V rms.
+    meterIc: { chip: "ade9000", spi: { clock: 18, in: 19, out: 23, select: 5, hz: 1_000_000, mode: 0 }, vFullScale: 800, iFullScale: 80 },
   },
   pilot: { pwm: 4, enable: 16, sampleHigh: 36, sampleLow: 39, offsetMv: -12000, spanMv: 24000, sampleMs: 10 },
   proximity: { pin: 34, pullUpOhms: 1000 },

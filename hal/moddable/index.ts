@@ -20,7 +20,12 @@ export function createHal(io: IoProvider, desc: BoardDescription = ESP32_DEVKIT,
     board: desc.board,
     clock,
     timers: new ModdableTimers(),
-    io: createChargingIo(desc, io, extras),
+    // ECMA-419 SPI and Digital for the chip drivers of hal/drivers (the metering IC: Board.meterIc).
+    io: {
+      ...createChargingIo(desc, io, extras),
+      ...(io.SPI ? { SPI: io.SPI as unknown as NonNullable<H.LowLevelIo["SPI"]> } : {}),
+      Digital: io.Digital as unknown as NonNullable<H.LowLevelIo["Digital"]>,
+    },
     storage: moddableStorage,
     crypto: new ModdableCrypto(),
     network: createNetwork(desc.dns),
