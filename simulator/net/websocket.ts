@@ -285,8 +285,15 @@ export function webSocketClientClass(ctx: NetContext): new (options: WebSocketCl
       const ws = this.#ws;
       if (!ws) return;
       const sock = (ws as unknown as { _socket?: { resetAndDestroy?: () => void } })._socket;
-      if (ws.readyState === WebSocket.OPEN && sock && typeof sock.resetAndDestroy === "function") sock.resetAndDestroy();
-      else ws.terminate();
+      if (ws.readyState === WebSocket.OPEN && sock && typeof sock.resetAndDestroy === "function") {
+        try {
+          sock.resetAndDestroy();
+          return;
+        } catch {
+          // a TLS socket cannot be reset (ERR_INVALID_HANDLE_TYPE): terminate it instead
+        }
+      }
+      ws.terminate();
     }
   };
 }
