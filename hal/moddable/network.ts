@@ -8,6 +8,7 @@ import TCPSocket from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import UDPSocket from "embedded:io/socket/udp";
 import Resolver from "embedded:network/dns/resolver/udp";
+import HTTP from "embedded:network/http/client";
 import MQTT from "embedded:network/mqtt/client";
 import WebSocket from "embedded:network/websocket/client";
 import Preference from "preference";
@@ -280,5 +281,52 @@ export function createNetwork(dnsServers: string[]): H.Network {
     }
   }
 
-  return { TCP, UDP, WebSocketClient, MQTTClient };
+  /** ECMA-419 HTTP client; headers cross as a Map (lower-case names on the way back). */
+  class HTTPClient implements H.HTTPClient {
+    #client: HTTP | undefined;
+    constructor(o: H.HTTPClientOptions) {
+      const port = o.port ?? (o.secure ? 443 : 80);
+      const self = this;
+      this.#client = new HTTP({
+        host: o.host, port, dns, socket: streamSocket(o.secure, o.host),
+        onError: () => o.onError?.call(self, halError("EIO", `HTTP ${o.host}:${port} failed`)),
+      });
+    }
+    request(r: H.HTTPRequestOptions): H.HTTPRequest {
+      const client = this.#client ?? closed();
+      let done = false;
+      let wrapper: H.HTTPRequest;
+      const req = client.request({
+        method: r.method ?? "GET", path: r.path ?? "/",
+        headers: r.headers ? new Map(Object.entries(r.headers)) : undefined,
+        onHeaders(status, headers) {
+          const h: Record<string, string> = {};
+          headers.forEach((v, k) => (h[String(k).toLowerCase()] = String(v)));
+          r.onHeaders?.call(wrapper, status, h);
+        },
+        onReadable: (n) => r.onReadable?.call(wrapper, n),
+        onWritable: (n) => r.onWritable?.call(wrapper, n),
+        onDone(error) {
+          if (done) return;
+          done = true;
+          r.onDone?.call(wrapper, error ? halError("EIO", "HTTP request failed") : null);
+        },
+      });
+      wrapper = {
+        read: (n?: number) => req.read(n) ?? new ArrayBuffer(0),
+        write: (b: H.BufferLike | undefined) => req.write(b),
+        close: () => {
+          done = true;
+          (req as { close?(): void }).close?.();
+        },
+      };
+      return wrapper;
+    }
+    close(): void {
+      this.#client?.close();
+      this.#client = undefined;
+    }
+  }
+
+  return { TCP, UDP, WebSocketClient, MQTTClient, HTTPClient };
 }

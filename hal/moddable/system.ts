@@ -1,13 +1,13 @@
 /** System services and the structured log. */
 import type Digital from "embedded:io/digital";
 import Instrumentation from "instrumentation";
-import type { BootReason, Log, LogFields, System } from "../index.js";
+import type { BootReason, FirmwareSlot, Log, LogFields, System } from "../index.js";
 
 export class ModdableSystem implements System {
   #watchdog: Digital | undefined;
   #level: 0 | 1 = 0;
   /** Moddable has no module for esp_reset_reason(): the board may pass what its native code reports. */
-  constructor(readonly bootReason: BootReason = "power-on", watchdog?: Digital) {
+  constructor(readonly bootReason: BootReason = "power-on", watchdog?: Digital, readonly firmware?: FirmwareSlot) {
     this.#watchdog = watchdog;
   }
   restart(reason: string): void {
@@ -33,5 +33,8 @@ export class TraceLog implements Log {
     const line = JSON.stringify({ t: this.now(), kind, ...fields });
     if (this.ring.push(line) > this.capacity) this.ring.shift();
     trace(line, "\n");
+  }
+  recent(): string[] {
+    return this.ring.slice();
   }
 }
