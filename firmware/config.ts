@@ -53,6 +53,43 @@ export const CONFIG_SCHEMA = {
   freeCharging: { type: "boolean", default: false, doc: "charge without identification (uses freeChargingIdTag)" },
   freeChargingIdTag: { type: "string", default: "FREECHARGING", minLength: 1, maxLength: 20, doc: "idTag used when freeCharging is on" },
   connectionTimeOutS: { type: "number", default: 60, min: 5, max: 3_600, integer: true, doc: "authorization without a plugged EV expires after this" },
+  // MQTT telemetry and control (firmware/telemetry/README.md); off while mqttUrl is empty
+  mqttUrl: { type: "string", default: "", maxLength: 256, pattern: "^mqtts?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$", patternDoc: "mqtt://host[:port] or mqtts://host[:port]", doc: "MQTT broker; empty = no telemetry" },
+  mqttClientId: { type: "string", default: "", maxLength: 64, pattern: "^[A-Za-z0-9._:-]+$", patternDoc: "letters, digits and ._:-", doc: "MQTT client id (empty: chargePointId)" },
+  mqttUser: { type: "string", default: "", maxLength: 64, doc: "MQTT user name (the mosquitto ACL expects the charger id)" },
+  mqttPassword: { type: "string", default: "", maxLength: 128, doc: "MQTT password" },
+  mqttCaCertificate: { type: "string", default: "", maxLength: 8_000, doc: "CA certificate (PEM) for mqtts://" },
+  mqttTopicPrefix: { type: "string", default: "evse", minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", patternDoc: "topic levels of letters, digits, _ and -", doc: "topics are <prefix>/<chargePointId>/..." },
+  mqttPayloadFormat: { type: "enum", default: "cbor", values: ["cbor", "json"], doc: "telemetry payload encoding" },
+  mqttKeepAliveS: { type: "number", default: 30, min: 5, max: 600, integer: true, doc: "MQTT keep-alive; a missing PINGRESP after 1.5x is a dead link" },
+  mqttBufferBytes: { type: "number", default: 16_384, min: 1_024, max: 262_144, integer: true, doc: "offline buffer budget (measurements dropped first, the latest state never)" },
+  mqttMeasurementIntervalS: { type: "number", default: 10, min: 1, max: 3_600, integer: true, doc: "period of <base>/measurements" },
+  mqttCommandMaxHoldS: { type: "number", default: 3_600, min: 10, max: 604_800, integer: true, doc: "a commanded limit or pause expires after its ttl, at most this" },
+  mqttStartIdTag: { type: "string", default: "", maxLength: 20, doc: "idTag the MQTT start command presents (empty: start only with freeCharging)" },
+  mqttDiscovery: { type: "boolean", default: true, doc: "publish Home Assistant MQTT discovery configs" },
+  mqttDiscoveryPrefix: { type: "string", default: "homeassistant", minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", patternDoc: "topic levels of letters, digits, _ and -", doc: "Home Assistant discovery prefix" },
+  // wall clock (firmware/time)
+  ntpServers: { type: "string", default: "", maxLength: 256, pattern: "^[0-9]{1,3}([.][0-9]{1,3}){3}(:[0-9]{1,5})?(\\s*,\\s*[0-9]{1,3}([.][0-9]{1,3}){3}(:[0-9]{1,5})?)*$", patternDoc: "IPv4 address[:port], comma separated", doc: "SNTP servers (empty: the clock comes from the CSMS only)" },
+  ntpPollIntervalS: { type: "number", default: 3_600, min: 16, max: 86_400, integer: true, doc: "SNTP poll period" },
+  clockStepThresholdMs: { type: "number", default: 1_000, min: 1, max: 3_600_000, integer: true, doc: "a larger clock error steps the clock, a smaller one is slewed" },
+  clockMaxSlewPpm: { type: "number", default: 500, min: 1, max: 100_000, integer: true, doc: "largest slew rate" },
+  clockOutlierMs: { type: "number", default: 10_000, min: 1_000, max: 86_400_000, integer: true, doc: "a synchronised clock takes a sample further off only when a second one confirms it" },
+  clockSyncValidityS: { type: "number", default: 86_400, min: 60, max: 2_592_000, integer: true, doc: "the clock counts as unsynchronised this long after the last sync" },
+  // local load balancing (firmware/loadbalancing/README.md)
+  loadBalancing: { type: "enum", default: "off", values: ["off", "meter", "leader"], doc: "share a site limit with other chargers over MQTT: a site meter feed, or a leader among the chargers" },
+  siteGroup: { type: "string", default: "site", minLength: 1, maxLength: 32, pattern: "^[A-Za-z0-9_-]+$", patternDoc: "letters, digits, _ and -", doc: "chargers of one site share topics lb/<group>/..." },
+  siteBrokerHost: { type: "string", default: "127.0.0.1", minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.-]+$", patternDoc: "a host name or IPv4 address", doc: "MQTT broker of the site coordination" },
+  siteBrokerPort: { type: "number", default: 1883, min: 1, max: 65_535, integer: true, doc: "its port" },
+  siteCurrentLimit: { type: "number", default: 32, min: 6, max: 2_000, doc: "site budget for the group, A per line" },
+  siteFailsafeCurrent: { type: "number", default: 6, min: 0, max: 80, doc: "current of a charger cut off from the feed or the leader, A (choose it so that chargers x failsafe <= siteCurrentLimit)" },
+  siteSilenceTimeoutMs: { type: "number", default: 10_000, min: 300, max: 600_000, integer: true, doc: "no feed/allocation for this long: failsafe" },
+  siteHeartbeatMs: { type: "number", default: 2_000, min: 100, max: 60_000, integer: true, doc: "heartbeat and allocation period" },
+  siteReactionMs: { type: "number", default: 6_000, min: 0, max: 60_000, integer: true, doc: "time an EV is given to follow a lower allocation before its share goes to another charger (IEC 61851-1: 5 s)" },
+  siteRotationMs: { type: "number", default: 900_000, min: 10_000, max: 86_400_000, integer: true, doc: "when sessions must pause (no 6 A for all), each admitted one gives way after this" },
+  siteMarginA: { type: "number", default: 1, min: 0, max: 10, doc: "give-back margin above an EV's measured current; headroom margin in meter mode" },
+  siteRampA: { type: "number", default: 2, min: 0.1, max: 80, doc: "most an allocation grows per period" },
+  siteForgetMs: { type: "number", default: 3_600_000, min: 0, max: 604_800_000, integer: true, doc: "a departed charger's failsafe reservation is kept this long" },
+  siteOnePhaseLine: { type: "number", default: 1, min: 1, max: 3, integer: true, doc: "the site line this charger's L1 is wired to (what a 1-phase car uses)" },
   // telemetry of the firmware itself
   statusIntervalMs: { type: "number", default: 1_000, min: 100, max: 3_600_000, integer: true, doc: "period of the status log event" },
 } as const satisfies Record<string, KeySpec>;
@@ -166,5 +203,11 @@ export function resolveConfig(...layers: Array<Record<string, unknown> | undefin
     throw new ConfigError("csmsUrl", "security profiles 2 and 3 need a wss:// URL (csmsUrl or csmsTlsUrl)");
   if (cfg.securityProfile === 3 && (cfg.clientCertificate === "" || cfg.clientKeyName === ""))
     throw new ConfigError("clientCertificate", "security profile 3 needs clientCertificate and clientKeyName");
+  if (cfg.mqttUrl !== "" && !/^[A-Za-z0-9._:-]+$/.test(cfg.chargePointId))
+    throw new ConfigError("chargePointId", "with mqttUrl the charge point id is a topic level and may not contain * or +");
+  if (cfg.loadBalancing !== "off" && cfg.siteSilenceTimeoutMs < 3 * cfg.siteHeartbeatMs)
+    throw new ConfigError("siteSilenceTimeoutMs", `${cfg.siteSilenceTimeoutMs} is below 3 x siteHeartbeatMs (${3 * cfg.siteHeartbeatMs})`);
+  if (cfg.loadBalancing !== "off" && cfg.siteFailsafeCurrent > cfg.siteCurrentLimit)
+    throw new ConfigError("siteFailsafeCurrent", `${cfg.siteFailsafeCurrent} is above siteCurrentLimit ${cfg.siteCurrentLimit}`);
   return cfg;
 }

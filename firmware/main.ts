@@ -14,6 +14,9 @@ import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
+import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
+import { installTelemetry, type Telemetry } from "./telemetry/index.js";
+import { installTime, type ClockPolicy } from "./time/index.js";
 import { Prng } from "./util/prng.js";
 
 export { ConfigError, CONFIG_SCHEMA, resolveConfig, type FirmwareConfig } from "./config.js";
@@ -48,8 +51,14 @@ export interface FirmwareHandle {
   setUserLimit(amps: number | null): void;
   /** Operative (true) or inoperative (false) connector, as OCPP ChangeAvailability would set it. */
   setAvailable(available: boolean): void;
+  /** Local load balancing (the "site" claim), null when loadBalancing is "off" (firmware/loadbalancing). */
+  readonly site?: SiteBalancer | null;
   /** Stops the loop and closes the devices: the contactor opens, PWM goes to +12 V. */
   stop(): void;
+  /** The wall-clock policy every component reads (firmware/time). */
+  readonly clock?: ClockPolicy;
+  /** MQTT telemetry and control, null without mqttUrl (firmware/telemetry). */
+  readonly telemetry?: Telemetry | null;
 }
 
 export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
@@ -75,8 +84,11 @@ export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
   };
 }
 
-export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareHandle {
+export function start(halIn: Hal, config: Record<string, unknown> = {}): FirmwareHandle {
   const cfg = resolveConfig(config);
+  // Every component reads the wall clock through the clock policy (SNTP + CSMS samples, drift, expiry).
+  const time = installTime(halIn, cfg);
+  const hal = time.hal;
   const board = hal.board;
   hal.log.event("boot", { version: FIRMWARE_VERSION, reason: hal.system.bootReason, model: board.model, phases: board.phases, period: cfg.controlPeriodMs });
 
@@ -151,6 +163,9 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
   loop = new ControlLoop(hal, cfg, core, arbiter, hw, session, lock.present ? lock : null);
   loop.start();
   ocpp.start();
+  // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
+  const site = installLoadBalancing(hal, cfg, arbiter, session, hw.meterReading, () => loop?.kick());
+  time.sntp?.start();
 
   const status = (): FirmwareStatus => {
     const out = loop!.outputs;
@@ -190,9 +205,36 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
     });
   }, cfg.statusIntervalMs, cfg.statusIntervalMs);
 
+  // MQTT telemetry and control (off without mqttUrl): a "site" claim for commanded limits and pauses.
+  const telemetry = installTelemetry(cfg, Math.min(board.ratedCurrent, cfg.installerCurrentLimit), {
+    hal,
+    arbiter,
+    session,
+    prng,
+    snapshot() {
+      const s = status();
+      const p = hw.meterReading.power;
+      let w = 0;
+      for (let i = 0; i < board.phases; i++) w += p[i]!;
+      const cur = session.current;
+      return { ...s, powerW: w, session: s.session && cur ? { ...s.session, wh: s.energyWh - cur.meterStartWh } : null };
+    },
+    start() {
+      if (session.current) return "a session is running";
+      if (cfg.freeCharging) session.present(cfg.freeChargingIdTag, "free");
+      else if (cfg.mqttStartIdTag !== "") session.present(cfg.mqttStartIdTag, "local");
+      else return "start needs freeCharging or mqttStartIdTag";
+      return null;
+    },
+  });
+  telemetry?.start();
+
   let stopped = false;
   return {
     config: cfg,
+    site,
+    clock: time.clock,
+    telemetry,
     status,
     present: (idTag: string) => session.present(idTag, "local"),
     setUserLimit(amps: number | null) {
@@ -211,6 +253,9 @@ export function start(hal: Hal, config: Record<string, unknown> = {}): FirmwareH
       if (stopped) return;
       stopped = true;
       hal.timers.clear(statusTimer);
+      site?.stop();
+      telemetry?.stop();
+      time.sntp?.stop();
       loop!.stop();
       ocpp!.stop();
       reader?.close();

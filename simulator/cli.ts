@@ -24,6 +24,10 @@ Options:
   --trace FILE      write the trace as JSON lines: {t, kind, ...} one event per line
   --seed N          override the scenario's seed
   --record-hal      include every HAL call in the trace
+  --mqtt URL        publish the charger's telemetry to this MQTT broker (mqtt://host:port)
+                    and take commands from it (topics: firmware/telemetry/README.md)
+  --sntp            serve the simulated wall clock over SNTP on loopback and point the
+                    firmware's SNTP client at it
   --quiet           no live status lines, only the summary
   --help            this text
 
@@ -41,10 +45,12 @@ interface Args {
   seed?: number;
   recordHal: boolean;
   quiet: boolean;
+  mqtt?: string;
+  sntp: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { speed: 60, virtual: false, once: false, recordHal: false, quiet: false };
+  const a: Args = { speed: 60, virtual: false, once: false, recordHal: false, quiet: false, sntp: false };
   const value = (i: number, name: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith("--")) usage(`${name} needs a value`);
@@ -93,6 +99,15 @@ function parseArgs(argv: string[]): Args {
         break;
       case "--quiet":
         a.quiet = true;
+        break;
+      case "--mqtt": {
+        const url = value(i++, arg);
+        if (!/^mqtts?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(url)) usage(`--mqtt: ${url} is not an mqtt://host[:port] URL`);
+        a.mqtt = url;
+        break;
+      }
+      case "--sntp":
+        a.sntp = true;
         break;
       default:
         usage(`unknown option ${arg}`);
@@ -180,6 +195,8 @@ async function main(): Promise<void> {
       once: args.once,
       recordHal: args.recordHal,
       keepTrace: false,
+      ...(args.mqtt ? { mqtt: args.mqtt } : {}),
+      sntp: args.sntp,
     });
   } catch (e) {
     if (e instanceof ScenarioError) {

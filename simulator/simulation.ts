@@ -19,6 +19,7 @@ import { TlsProxy } from "./net/tls-proxy.js";
 import { Rng } from "./rng.js";
 import { loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
 import { Scheduler } from "./scheduler.js";
+import { SntpServer, sntpRequestExpectsReply, type SntpServerOptions } from "./sntp.js";
 import { SimCrypto } from "./crypto.js";
 import { PowerCutError, SimStorage } from "./storage/index.js";
 import { Trace, type TraceEvent } from "./trace.js";
@@ -51,6 +52,13 @@ export interface SimulationOptions {
   csmsBasicAuth?: Record<string, string>;
   /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
   keys?: Record<string, string>;
+  /** MQTT broker (mqtt://host:port) for the firmware's telemetry: sets the `mqttUrl` config key. */
+  mqtt?: string;
+  /**
+   * Run a loopback SNTP server answering with the simulated wall clock (simulator/sntp.ts); its address goes to
+   * the `ntpServers` config key unless the config sets one. An object tunes it (a wrong or silent server).
+   */
+  sntp?: boolean | Omit<SntpServerOptions, "clock">;
 }
 
 export type Boot = (hal: Hal, config: Record<string, unknown>) => unknown;
@@ -125,6 +133,8 @@ export class Simulation {
   files: FileServer | null = null;
   /** The TLS terminator in front of the embedded CSMS (with `tls`). */
   tlsProxy: TlsProxy | null = null;
+  /** The loopback SNTP server (with the `sntp` option). */
+  sntp: SntpServer | null = null;
   /** The board's A/B firmware slots; they survive reboots. */
   readonly firmwareSlots: FirmwareSlots;
   private device: DeviceHal | null = null;
@@ -201,6 +211,11 @@ export class Simulation {
       }
     }
     sim.files = await FileServer.start();
+    if (options.mqtt !== undefined) sim.config["mqttUrl"] = options.mqtt;
+    if (options.sntp) {
+      sim.sntp = await SntpServer.start({ clock: () => sim.trueWallTime(), ...(typeof options.sntp === "object" ? options.sntp : {}) });
+      if (sim.config["ntpServers"] === undefined) sim.config["ntpServers"] = sim.sntp.address;
+    }
     return sim;
   }
 
@@ -281,7 +296,7 @@ export class Simulation {
     const net = createSimNetwork({
       scheduler: this.scheduler,
       keys: this.keys,
-      expectsReply: ocppCallExpectsReply,
+      expectsReply: (data) => ocppCallExpectsReply(data) || sntpRequestExpectsReply(data),
       onFrame: (dir, text) => this.onFrame(dir, text),
     });
     this.net = net;
@@ -524,6 +539,7 @@ export class Simulation {
     await this.csms?.close();
     await this.tlsProxy?.close();
     await this.files?.close();
+    await this.sntp?.close();
     await this.trace.close();
   }
 }
