@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     rows.push({ name: "XS rows unavailable", value: 0, unit: "", note: (e as Error).message.split("\n")[0] });
   }
   rows.push(...benchNode());
+  rows.push(...(await (await import("./bench-metering.js")).benchMetering()));
   rows.push(...(await (await import("./bench-ocpp.js")).benchOcpp()));
   for (const f of ["dist/firmware.js", "dist/xs-guest.js"]) {
     try {

@@ -7,9 +7,12 @@
  *   and ignores a decrease (it re-bases), so its own registers never go backwards. The first reading after a
  *   boot is the baseline (nothing flowed while the board was off). Per-phase increases come from the reading's
  *   per-phase registers when it has them, else the total increase is split by the phases' active power.
- * - Persistence: two KeyValue keys written alternately ("e0"/"e1"), each "seq;i1;i2;i3;x1;x2;x3;crc" (shortest
- *   round-trip decimal text, CRC-32 of the rest); the valid record with the highest seq wins at load, so a
- *   corrupted or torn record costs at most one commit. Commits happen on the power-fail early warning (with a
+ * - Persistence: two KeyValue keys written alternately ("e0"/"e1"), each "seq;i1;i2;i3;x1;x2;x3;ri;rx;crc"
+ *   (shortest round-trip decimal text, CRC-32 of the rest); the valid record with the highest seq wins at load,
+ *   so a corrupted or torn record costs at most one commit. ri/rx are the meter's own registers at the commit:
+ *   a meter whose register survives the MCU's reboot (an external meter, the simulator's board meter) lets the
+ *   accounting add what it counted after the last commit; one that restarted (a metering IC that lost power)
+ *   is re-based. Commits happen on the power-fail early warning (with a
  *   fresh reading first), at session start and end, and every `commitIntervalMs` while energy flows.
  * - Export (V2G) is counted the same way from negative power / the export register.
  *
@@ -92,6 +95,8 @@ export class EnergyAccounting {
       this.importWh[k] = best[1 + k]!;
       this.exportWh[k] = best[4 + k]!;
     }
+    this.lastImp = best[7]!;
+    this.lastExp = best[8]!;
     this.committedImport = this.totalImport;
     this.committedExport = this.totalExport;
   }
@@ -158,11 +163,18 @@ export class EnergyAccounting {
     const seq = this.seq + 1;
     const i = this.importWh;
     const e = this.exportWh;
-    const body = `${seq};${i[0]};${i[1]};${i[2]};${e[0]};${e[1]};${e[2]}`;
+    const ri = this.lastImp === this.lastImp ? this.lastImp : 0;
+    const rx = this.lastExp === this.lastExp ? this.lastExp : 0;
+    const body = `${seq};${i[0]};${i[1]};${i[2]};${e[0]};${e[1]};${e[2]};${ri};${rx}`;
     const text = `${body};${crc32(utf8Encode(body)) >>> 0}`;
     const key = KEYS[seq & 1]!;
     try {
       kv.set(key, text);
+      // The very first record goes to both keys: the store's set of keys is fixed from then on (no growth).
+      if (seq === 1) {
+        kv.set(KEYS[0], text);
+        this.stats.bytesWritten += KEYS[0].length + text.length;
+      }
     } catch (err) {
       this.stats.failedCommits++;
       // A power cut in the middle of set() kills the board anyway: let it propagate (the HAL's own error).
@@ -179,7 +191,7 @@ export class EnergyAccounting {
   }
 }
 
-/** "seq;i1;i2;i3;x1;x2;x3;crc" -> [seq, i1..x3], or null when it is not a valid record. */
+/** "seq;i1;i2;i3;x1;x2;x3;ri;rx;crc" -> [seq, i1..x3, ri, rx], or null when it is not a valid record. */
 export function parseRecord(text: string): number[] | null {
   if (typeof text !== "string" || text.length > 200) return null;
   const cut = text.lastIndexOf(";");
@@ -188,9 +200,9 @@ export function parseRecord(text: string): number[] | null {
   const crc = Number(text.slice(cut + 1));
   if (!Number.isInteger(crc) || crc !== crc32(utf8Encode(body)) >>> 0) return null;
   const parts = body.split(";");
-  if (parts.length !== 7) return null;
+  if (parts.length !== 9) return null;
   const out: number[] = [];
-  for (let k = 0; k < 7; k++) {
+  for (let k = 0; k < 9; k++) {
     const s = parts[k]!;
     if (s.length === 0 || s.length > 32) return null;
     const n = Number(s);

@@ -16,24 +16,21 @@ export interface AccountedMeterOptions extends MeterOptions {
   commitIntervalMs?: number;
 }
 
-function newReading(): MeterReading {
-  return {
-    voltage: [0, 0, 0],
-    current: [0, 0, 0],
-    power: [0, 0, 0],
-    frequency: 0,
-    energyImport: 0,
-    energyExport: 0,
-    energyImportPhase: [0, 0, 0],
-    energyExportPhase: [0, 0, 0],
-  };
+function newReading(perPhase: boolean): MeterReading {
+  const r: MeterReading = { voltage: [0, 0, 0], current: [0, 0, 0], power: [0, 0, 0], frequency: 0, energyImport: 0, energyExport: 0 };
+  // Per-phase registers only for a device that fills them (else the accounting splits by phase power).
+  if (perPhase) {
+    r.energyImportPhase = [0, 0, 0];
+    r.energyExportPhase = [0, 0, 0];
+  }
+  return r;
 }
 
 export class AccountedMeter implements Meter {
   readonly accounting: EnergyAccounting;
   readonly device: Meter;
   /** The device's raw reading (its own registers). */
-  readonly raw: MeterReading = newReading();
+  readonly raw: MeterReading;
   private readonly powerFail: PowerFail | null = null;
   private closed = false;
   /** Power-fail warnings seen and what the commit took. */
@@ -51,6 +48,7 @@ export class AccountedMeter implements Meter {
     const log = (kind: string, fields: Record<string, number | string | boolean>) => hal.log.event(kind, fields);
     this.accounting = new EnergyAccounting({ store, log, ...(options.commitIntervalMs !== undefined ? { commitIntervalMs: options.commitIntervalMs } : {}) });
     this.device = openMeterDevice(hal, options);
+    this.raw = newReading(this.device instanceof Ade9000);
     const io = hal.io;
     if (io.PowerFail && (hal.board.holdUpMs ?? 0) > 0) {
       const self = this;

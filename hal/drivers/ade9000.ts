@@ -86,7 +86,7 @@ export const OVERFLOW_GUARD_MS = 100_000;
 
 const ALL_ONES = 0xffffffff;
 
-/** CRC-16-CCITT, polynomial 0x1021, initial 0xFFFF, MSB first, over bytes[from, to). */
+/** CRC-16-CCITT, polynomial 0x1021, initial 0xFFFF, MSB first, over bytes[from, to) (bitwise reference). */
 export function crc16Ccitt(bytes: Uint8Array, from: number, to: number): number {
   let crc = 0xffff;
   for (let i = from; i < to; i++) {
@@ -94,6 +94,17 @@ export function crc16Ccitt(bytes: Uint8Array, from: number, to: number): number 
     for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc;
+}
+
+/** The byte-wise table of CRC-16-CCITT (built per driver instance: no mutable module state on XS). */
+function crcTable(): Uint16Array {
+  const t = new Uint16Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n << 8;
+    for (let b = 0; b < 8; b++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    t[n] = c;
+  }
+  return t;
 }
 
 class ReadError {
@@ -113,6 +124,7 @@ export class Ade9000 implements Meter {
   readonly whPerLsb: number;
   private readonly now: (() => number) | null;
   private readonly maxBad: number;
+  private readonly crcT = crcTable();
   private readonly buf8 = new Uint8Array(8);
   private readonly buf6 = new Uint8Array(6);
   private readonly wbuf6 = new Uint8Array(6);
@@ -199,7 +211,10 @@ export class Ade9000 implements Meter {
     let value = 0;
     for (let k = 0; k < n; k++) value = value * 256 + b[2 + k]!;
     const crc = (b[2 + n]! << 8) | b[3 + n]!;
-    if (crc16Ccitt(b, 2, 2 + n) === crc) return value;
+    const t = this.crcT;
+    let c = 0xffff;
+    for (let k = 2; k < 2 + n; k++) c = ((c << 8) & 0xffff) ^ t[((c >> 8) ^ b[k]!) & 0xff]!;
+    if (c === crc) return value;
     this.stats.crcErrors++;
     let ones = true;
     for (let k = 2; k < b.length; k++) if (b[k] !== 0xff) ones = false;

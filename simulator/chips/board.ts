@@ -3,11 +3,11 @@
  * so), fed by the World's grid/EV/meter models, and the supply monitor line. Lives as long as the board (across
  * MCU reboots); `powerLost()` resets what loses power with the board.
  */
-import type { Board, LowLevelIo } from "../../hal/index.js";
+import type { Board } from "../../hal/index.js";
 import type { World } from "../models/world.js";
 import type { Rng } from "../rng.js";
 import { Ade9000Chip, type AnalogSample } from "./ade9000.js";
-import { createChipIo, PowerFailLine, type SpiDevice } from "./io.js";
+import { createChipIo, PowerFailLine, type ChipIo, type SpiDevice } from "./io.js";
 
 export class BoardChips {
   readonly meterChip: Ade9000Chip | null;
@@ -46,7 +46,7 @@ export class BoardChips {
   }
 
   /** The low-level IO for one boot. */
-  io(check: () => void, deliver: (fn: () => void) => void): Required<LowLevelIo> {
+  io(check: () => void, deliver: (fn: () => void) => void): ChipIo {
     return createChipIo({ check, devices: this.devices, powerFail: this.powerFail, deliver, stats: this.stats });
   }
 

@@ -7,7 +7,10 @@
  * (the simulation resets them then).
  */
 import type { BufferLike, Digital, DigitalOptions, LowLevelIo, PowerFail, PowerFailOptions, Spi, SpiOptions } from "../../hal/index.js";
-import { DIGITAL_OUTPUT, DIGITAL_OUTPUT_OPEN_DRAIN } from "../../hal/index.js";
+import { DIGITAL_FALLING, DIGITAL_OUTPUT, DIGITAL_OUTPUT_OPEN_DRAIN, DIGITAL_RISING } from "../../hal/index.js";
+
+/** The low-level IO classes the simulated board provides. */
+export type ChipIo = Required<Pick<LowLevelIo, "SPI" | "Digital" | "PowerFail">>;
 
 /** A chip on the bus. */
 export interface SpiDevice {
@@ -42,6 +45,34 @@ export class PowerFailLine {
   }
 }
 
+/**
+ * A chip's output wired to an MCU input pin (an interrupt line such as the QCA7000's INT): the chip sets the
+ * level; a Digital opened on that pin reads it, and one opened with `edge` gets onReadable (through `deliver`)
+ * on that edge.
+ */
+export class InputLine {
+  private level: 0 | 1;
+  private listeners: Array<(rising: boolean) => void> = [];
+  constructor(initial: 0 | 1 = 0) {
+    this.level = initial;
+  }
+  get value(): 0 | 1 {
+    return this.level;
+  }
+  set(value: 0 | 1): void {
+    if (value === this.level) return;
+    this.level = value;
+    const rising = value === 1;
+    for (const l of this.listeners.slice()) l(rising);
+  }
+  listen(fn: (rising: boolean) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+}
+
 export interface ChipIoOptions {
   /** Throws when the boot is dead (DeviceHal semantics). */
   check: () => void;
@@ -50,6 +81,8 @@ export interface ChipIoOptions {
   powerFail: PowerFailLine | null;
   /** Runs a firmware callback later (the event queue), unless the boot died meanwhile. */
   deliver: (fn: () => void) => void;
+  /** Chip outputs wired to input pins, by pin (optional). */
+  inputs?: Map<number, InputLine>;
   /** Counts SPI bytes for the bench (optional). */
   stats?: { spiBytes: number; spiTransactions: number };
 }
@@ -61,7 +94,7 @@ function bytesOf(buffer: BufferLike): Uint8Array {
   throw new TypeError("SPI: expected an ArrayBuffer, Uint8Array or DataView");
 }
 
-export function createChipIo(o: ChipIoOptions): Required<LowLevelIo> {
+export function createChipIo(o: ChipIoOptions): ChipIo {
   class SimSpi implements Spi {
     private closed = false;
     private selected = false;
@@ -120,16 +153,29 @@ export function createChipIo(o: ChipIoOptions): Required<LowLevelIo> {
     private closed = false;
     private value: 0 | 1 = 1;
     private readonly output: boolean;
+    private readonly line: InputLine | null;
+    private off: (() => void) | null = null;
     constructor(options: DigitalOptions) {
       o.check();
       if (!options || !Number.isInteger(options.pin) || options.pin < 0) throw new RangeError("Digital: bad pin");
       if (!Number.isInteger(options.mode)) throw new RangeError("Digital: bad mode");
       this.output = options.mode === DIGITAL_OUTPUT || options.mode === DIGITAL_OUTPUT_OPEN_DRAIN;
+      this.line = this.output ? null : (o.inputs?.get(options.pin) ?? null);
+      const cb = options.onReadable;
+      const edge = options.edge ?? 0;
+      if (this.line && cb && edge) {
+        const self = this;
+        this.off = this.line.listen((rising) => {
+          if ((rising && edge & DIGITAL_RISING) || (!rising && edge & DIGITAL_FALLING)) o.deliver(() => {
+            if (!self.closed) cb.call(self);
+          });
+        });
+      }
     }
     read(): 0 | 1 {
       o.check();
       if (this.closed) throw new Error("Digital: closed");
-      return this.value;
+      return this.line ? this.line.value : this.value;
     }
     write(value: 0 | 1): void {
       o.check();
@@ -140,6 +186,8 @@ export function createChipIo(o: ChipIoOptions): Required<LowLevelIo> {
     }
     close(): void {
       this.closed = true;
+      this.off?.();
+      this.off = null;
     }
   }
 
