@@ -25,9 +25,14 @@ export interface TCPOptions {
   host?: string;
   address?: string;
   port: number;
-  /** Present: a TLS socket with these parameters. */
+  /** Present: a TLS socket with these parameters (with `from`: the server side of TLS, `certificate` + `key`). */
   secure?: TlsOptions;
   nodelay?: boolean;
+  /**
+   * An accepted connection from Listener.read() (ECMA-419 `new TCP({from})`): the instance wraps it and is
+   * connected at once (first onWritable); host, address and port are then ignored (pass port 0).
+   */
+  from?: ListenerSocket;
   onReadable?: (this: TCP, byteLength: number) => void;
   onWritable?: (this: TCP, byteLength: number) => void;
   onError?: OnError<TCP>;
@@ -40,6 +45,32 @@ export interface TCP extends IoInstance {
   write(buffer: BufferLike): void;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+}
+
+/** An accepted, not yet wrapped connection: opaque, only for `new TCP({ from })`. */
+export interface ListenerSocket {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+/**
+ * A TCP listener, after ECMA-419 embedded:io/socket/listener: `new Listener({ port, address?, onReadable })`;
+ * onReadable(count) says `count` connections are waiting; each read() takes one (undefined when none is left),
+ * to be wrapped with `new TCP({ from, onReadable, ... })`. A connection not read is kept until close(), which
+ * stops listening and drops the unread ones. An address of "::" (default) or "::1" / an IPv6 link-local address
+ * binds that address; the SECC listens for V2GTP this way.
+ */
+export interface ListenerOptions {
+  port: number;
+  address?: string;
+  onReadable?: (this: Listener, count: number) => void;
+  onError?: OnError<Listener>;
+}
+
+export interface Listener extends IoInstance {
+  read(): ListenerSocket | undefined;
+  /** The bound port (useful with port 0: any free port). */
+  readonly port: number;
 }
 
 export interface UDPOptions {
@@ -188,6 +219,8 @@ export interface Network {
   UDP: IoClass<UDPOptions, UDP>;
   WebSocketClient: IoClass<WebSocketClientOptions, WebSocketClient>;
   MQTTClient: IoClass<MQTTClientOptions, MQTTClient>;
+  /** TCP listener (optional: needed by the ISO 15118 SECC's V2GTP server). */
+  Listener?: IoClass<ListenerOptions, Listener>;
   /** HTTP(S) client (optional: a board without it cannot download firmware or upload diagnostics). */
   HTTPClient?: IoClass<HTTPClientOptions, HTTPClient>;
 }

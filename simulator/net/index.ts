@@ -46,7 +46,8 @@ export interface NetFaults {
   readonly refusing: boolean;
 }
 
-export interface SimNetwork extends Required<Network> {
+// Listener (the SECC's V2GTP server) is not simulated yet: optional here until simulator/net implements it.
+export interface SimNetwork extends Required<Omit<Network, "Listener">>, Pick<Network, "Listener"> {
   readonly faults: NetFaults;
   /** Number of live connections (for tests and leak checks). */
   readonly liveConnections: number;
