@@ -5,7 +5,7 @@
 import type { ChargingIo } from "./charging.js";
 import type { Clock, Timers } from "./clock.js";
 import type { Crypto } from "./crypto.js";
-import type { LowLevelIo, MeterIcWiring } from "./io.js";
+import type { LowLevelIo, MeterIcWiring, PlcModemWiring } from "./io.js";
 import type { MeteringIo } from "./metering.js";
 import type { Network } from "./network.js";
 import type { Storage } from "./storage.js";
@@ -46,6 +46,8 @@ export interface Board {
   holdUpMs?: number;
   /** The metering IC on the board's SPI bus, when the firmware drives it itself (hal/drivers); absent: hal.io.Meter. */
   meterIc?: MeterIcWiring;
+  /** The HomePlug Green PHY modem (ISO 15118) the firmware drives itself (hal/drivers/qca7000.ts); absent: no HLC. */
+  plcModem?: PlcModemWiring;
 }
 
 export interface Hal {

@@ -109,3 +109,18 @@ export interface MeterIcWiring {
   vFullScale: number;
   iFullScale: number;
 }
+
+/**
+ * Where a board's HomePlug Green PHY modem sits (Board.plcModem): a QCA7000/QCA7005 on SPI (mode 3, 1..16 MHz)
+ * with its interrupt output; the firmware drives it with hal/drivers/qca7000.ts (ISO 15118 over the pilot line).
+ */
+export interface PlcModemWiring {
+  /** The chip; the firmware picks the driver from hal/drivers by this name. */
+  chip: "qca7000";
+  /** The SPI bus and chip select. */
+  spi: Omit<SpiOptions, "onError">;
+  /** The chip's interrupt output (active high, rising edge), if wired; absent: the driver polls. */
+  irq?: number;
+  /** The charger's own MAC address on the PLC link ("02:..."); absent: the firmware derives one. */
+  mac?: string;
+}
