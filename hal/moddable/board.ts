@@ -66,6 +66,10 @@ export const ESP32_DEVKIT: BoardDescription = {
     // ADE9000 on VSPI (same pins as meterSpi below); the firmware drives it with hal/drivers/ade9000.ts.
     // Full scale: the reference front end's divider and CT burden put 800 V rms / 80 A rms on 0.707 V rms.
     meterIc: { chip: "ade9000", spi: { clock: 18, in: 19, out: 23, select: 5, hz: 1_000_000, mode: 0 }, vFullScale: 800, iFullScale: 80 },
+    // QCA7000 HomePlug Green PHY modem (ISO 15118) on the same VSPI bus, own chip select; SPI mode 3 (CPOL and
+    // CPHA set), 8 MHz (the chip takes 1..16 MHz). Its INT output (active high, low while idle) on GPIO 12, whose
+    // boot strap wants low anyway; CS on GPIO 2 (pulled up). The firmware drives it with hal/drivers/qca7000.ts.
+    plcModem: { chip: "qca7000", spi: { clock: 18, in: 19, out: 23, select: 2, hz: 8_000_000, mode: 3 }, irq: 12 },
   },
   pilot: { pwm: 4, enable: 16, sampleHigh: 36, sampleLow: 39, offsetMv: -12000, spanMv: 24000, sampleMs: 10 },
   proximity: { pin: 34, pullUpOhms: 1000 },
