@@ -1,0 +1,52 @@
+/**
+ * The generated EXI grammar tables (see tools/gen-exi and README.md). One flat number table per message set:
+ * a state at offset s is [width, nProds, cntMax, exhaustedOffset, labelIndex] followed by nProds productions
+ * [kind|flags, qname, arg, next]; state ids are table offsets.
+ */
+export interface ExiGrammar {
+  id: string;
+  /** Offset of the DocContent state. */
+  doc: number;
+  /** Local name of each qname (the JSON key). */
+  names: string[];
+  uris: string[];
+  /** Index into uris of each qname. */
+  nameUri: number[];
+  /** Datatypes, 3 words each: [kind, a, b]. */
+  dts: number[];
+  enums: string[][];
+  table: number[];
+  /** State labels for error messages. */
+  labels: string[];
+}
+
+/** Production kinds (low 4 bits). */
+export const P_EE = 0;
+export const P_SE = 1;
+export const P_SE_SIMPLE = 2;
+export const P_AT = 3;
+export const P_CH = 4;
+export const P_SE_ANY = 5;
+export const P_CH_MIXED = 6;
+export const P_KIND = 15;
+export const F_ARRAY = 16;
+export const F_LOOP = 32;
+export const F_ENTRY = 64;
+
+/** Datatype kinds. */
+export const D_STRING = 0;
+export const D_BINARY = 1;
+export const D_BOOLEAN = 2;
+export const D_NBIT = 3;
+export const D_UINT = 4;
+export const D_INT = 5;
+export const D_ENUM = 6;
+export const D_UNSUPPORTED = 7;
+
+/** Header words of a state. */
+export const S_WIDTH = 0;
+export const S_N = 1;
+export const S_CNTMAX = 2;
+export const S_EXHAUSTED = 3;
+export const S_LABEL = 4;
+export const S_HEADER = 5;
