@@ -174,7 +174,7 @@ export class Simulation {
     );
     this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
     this.crypto = new SimCrypto({ seed: this.seed });
-    this.chips = new BoardChips(this.world, board, rng.fork("chips"), () => this.scheduler.now);
+    this.chips = new BoardChips(this.world, board, rng.fork("chips"), () => this.scheduler.now, this.scheduler);
     this.firmwareSlots = new FirmwareSlots(1 << 20, (data) => this.crypto.sha256(data));
     this.keys = { ...(options.keys ?? {}) };
     this.rtcAtZero = scenario.rtcMs;
