@@ -33,9 +33,11 @@ export interface ExiLimits {
   maxOccurrences: number;
   /** Deepest element nesting. */
   maxDepth: number;
+  /** Most values (elements + attributes) in one message: bounds the decoded object's size. */
+  maxNodes: number;
 }
 
-export const DEFAULT_LIMITS: ExiLimits = { maxInputBytes: 65536, maxStringLength: 4096, maxBinaryLength: 16384, maxOccurrences: 1024, maxDepth: 24 };
+export const DEFAULT_LIMITS: ExiLimits = { maxInputBytes: 65536, maxStringLength: 4096, maxBinaryLength: 16384, maxOccurrences: 1024, maxDepth: 24, maxNodes: 20000 };
 
 /** Key of the value of a complex type with simple content. */
 export const CONTENT = "CONTENT";
@@ -68,6 +70,7 @@ export class ExiDecoder {
   private t!: number[];
   private strings: StringTables | null = null;
   private depth = 0;
+  private nodes = 0;
   private state = -1;
   /** Bytes of the stream the last decode() consumed (padding included; trailing bytes are ignored). */
   consumed = 0;
@@ -84,6 +87,7 @@ export class ExiDecoder {
     this.t = grammar.table;
     this.strings = null;
     this.depth = 0;
+    this.nodes = 0;
     this.state = -1;
     const r = this.r;
     r.reset(bytes);
@@ -110,7 +114,10 @@ export class ExiDecoder {
       return out;
     } catch (e) {
       if (e instanceof ExiError) {
-        if (!e.state && this.state >= 0) e.state = this.g.labels[this.t[this.state + S_LABEL]!]!;
+        if (!e.state && this.state >= 0) {
+          e.state = this.g.labels[this.t[this.state + S_LABEL]!]!;
+          e.message += ` in state ${e.state}`;
+        }
         throw e;
       }
       // RangeError (stack) or anything unexpected: still a decode error, never a crash
@@ -145,6 +152,7 @@ export class ExiDecoder {
       const kf = t[p]!;
       const kind = kf & P_KIND;
       if (kind === P_EE) break;
+      if (++this.nodes > this.limits.maxNodes) this.fail(`more than ${this.limits.maxNodes} values`);
       const q = t[p + 1]!;
       let v: ExiValue;
       switch (kind) {
