@@ -14,8 +14,9 @@ import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
+import { startUplinks, type Uplinks, type UplinkStatus } from "./network/index.js";
 import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
-import { installTelemetry, type Telemetry } from "./telemetry/index.js";
+import { installTelemetry, UserClaim, type Telemetry } from "./telemetry/index.js";
 import { installTime, type ClockPolicy } from "./time/index.js";
 import { Prng } from "./util/prng.js";
 
@@ -36,6 +37,8 @@ export interface FirmwareStatus {
   energyWh: number;
   session: { number: number; idTag: string; transactionId: number | null } | null;
   ocpp: { state: string; registration: string; queued: number };
+  /** The uplinks (Wi-Fi, LTE) with state and quality, when the board has an LTE modem. */
+  uplink?: UplinkStatus;
   ticks: number;
 }
 
@@ -142,7 +145,9 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   // The meter register at boot (it survives in the meter IC): the meterStop of a transaction the power cut.
   hw.meter.read(hw.meterReading);
   const txStore = openTxJournal(hal);
-  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store, lock: lock.present ? lock : null, ...(txStore ? { txStore } : {}) });
+  // Wi-Fi and LTE behind the network manager, when the board has a modem; else the HAL's network alone.
+  const uplinks: Uplinks | null = board.lteModem ? startUplinks(hal) : null;
+  ocpp = new ChargePoint16({ hal, config: cfg, session, arbiter, meter: hw.meterReading, prng, store, lock: lock.present ? lock : null, ...(txStore ? { txStore } : {}), network: uplinks ? uplinks.manager : null });
 
   // A board without a card reader (free charging, remote start only) is a valid product.
   let reader: { close(): void } | null = null;
@@ -186,6 +191,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       energyWh: m.energyImport,
       session: cur ? { number: cur.number, idTag: cur.idTag, transactionId: ocpp!.tx.transactionId(cur.number) ?? null } : null,
       ocpp: { state: ocpp!.rpc.state, registration: ocpp!.registration, queued: ocpp!.tx.length },
+      ...(uplinks ? { uplink: uplinks.manager.status() } : {}),
       ticks: loop!.stats.ticks,
     };
   };
@@ -205,10 +211,12 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
     });
   }, cfg.statusIntervalMs, cfg.statusIntervalMs);
 
-  // MQTT telemetry and control (off without mqttUrl): a "site" claim for commanded limits and pauses.
+  // MQTT telemetry and control (off without mqttUrl): commanded limits and pauses share the "user" claim with
+  // the local UI (the lower wins).
+  const userClaim = new UserClaim(arbiter);
   const telemetry = installTelemetry(cfg, Math.min(board.ratedCurrent, cfg.installerCurrentLimit), {
     hal,
-    arbiter,
+    claim: userClaim,
     session,
     prng,
     snapshot() {
@@ -239,11 +247,11 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
     present: (idTag: string) => session.present(idTag, "local"),
     setUserLimit(amps: number | null) {
       if (amps === null) {
-        arbiter.clear("user");
+        userClaim.setLocal(null);
         return;
       }
       if (typeof amps !== "number" || !(amps >= 0 && amps <= 80)) throw new RangeError(`user limit must be in 0..80 A or null, got ${String(amps)}`);
-      arbiter.set("user", amps, "user limit");
+      userClaim.setLocal(amps);
     },
     setAvailable(available: boolean) {
       if (typeof available !== "boolean") throw new TypeError("available must be a boolean");
@@ -258,6 +266,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       time.sntp?.stop();
       loop!.stop();
       ocpp!.stop();
+      uplinks?.close();
       reader?.close();
       lock.close();
       hw.close();

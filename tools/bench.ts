@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   rows.push(...benchNode());
   rows.push(...(await (await import("./bench-metering.js")).benchMetering()));
   rows.push(...(await (await import("./bench-ocpp.js")).benchOcpp()));
+  rows.push(...(await (await import("./bench-loadbalancing.js")).benchLoadBalancing()));
+  rows.push(...(await (await import("./bench-telemetry.js")).benchTelemetry()));
   for (const f of ["dist/firmware.js", "dist/xs-guest.js"]) {
     try {
       rows.push({ name: `bundle ${f}`, value: statSync(path.join(root, f)).size, unit: "bytes" });

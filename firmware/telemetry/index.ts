@@ -6,6 +6,7 @@ export { Telemetry, type TelemetryConfig, type TelemetryDeps, type TelemetrySnap
 export { OfflineBuffer } from "./buffer.js";
 export { parseCommand, decodePayload, CommandError } from "./commands.js";
 export { discoveryMessages, haNodeId } from "./discovery.js";
+export { UserClaim } from "./user-claim.js";
 
 /** mqtt://host[:port] / mqtts://host[:port] -> parts; null for an empty URL. Throws RangeError otherwise. */
 export function parseMqttUrl(url: string): { host: string; port: number; tls: boolean } | null {

@@ -7,12 +7,12 @@
  *   then the offline backlog in order, then a "dropped" event if the buffer had to drop anything.
  * - A dead link is the HAL's business (keep-alive PINGREQ without PINGRESP -> onError): the instance is closed
  *   and a new one is made after a back-off (1 s doubling to 60 s, ±20 % jitter from the firmware PRNG).
- * - Commands become a "site" claim in the limit arbiter (pause = a 0 A claim). Every claim made here has an
+ * - Commands become the limit arbiter's "user" claim (shared with the local UI: the lower wins; pause = 0 A). Every claim made here has an
  *   expiry: the command's ttl, at most mqttCommandMaxHoldS; a timer at the expiry withdraws it, so the loop
  *   sees it within one control period.
  */
 import type { Hal, MQTTClient, TimerId } from "../../hal/index.js";
-import type { LimitArbiter } from "../control/arbiter.js";
+import type { UserClaim } from "./user-claim.js";
 import type { Session } from "../session/session.js";
 import { encodeCbor } from "../util/cbor.js";
 import type { Prng } from "../util/prng.js";
@@ -61,7 +61,8 @@ export interface TelemetrySnapshot {
 
 export interface TelemetryDeps {
   hal: Hal;
-  arbiter: LimitArbiter;
+  /** The "user" claim, shared with the local UI. */
+  claim: UserClaim;
   session: Session;
   prng: Prng;
   snapshot(): TelemetrySnapshot;
@@ -319,7 +320,7 @@ export class Telemetry {
       format: this.cfg.format,
       measurementIntervalS: this.cfg.measurementIntervalMs / 1000,
       maxHoldS: this.cfg.maxHoldS,
-      limitSource: "site",
+      limitSource: "user",
       maxAmps: this.cfg.maxAmps,
       commands: ["limit", "pause", "resume", "start", "stop"],
     };
@@ -481,12 +482,12 @@ export class Telemetry {
     this.checkState();
   }
 
-  /** The arbiter's "site" claim from the commands: 0 A while paused, else the limit, else none. */
+  /** The commands' part of the "user" claim: 0 A while paused, else the limit, else none. */
   private claim(): void {
-    const a = this.d.arbiter;
-    if (this.paused) a.set("site", 0, "mqtt pause");
-    else if (this.limit !== null) a.set("site", this.limit, "mqtt limit");
-    else a.clear("site");
+    const c = this.d.claim;
+    if (this.paused) c.setMqtt(0, "mqtt pause");
+    else if (this.limit !== null) c.setMqtt(this.limit, "mqtt limit");
+    else c.setMqtt(null, "");
   }
 }
 

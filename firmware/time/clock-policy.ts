@@ -10,8 +10,10 @@
  *   while unsynchronised) STEPS the clock (and sets the HAL's RTC); a smaller error is SLEWED.
  * - Outliers: while synchronised, a sample more than `outlierMs` off the model is REJECTED and kept as a
  *   candidate; a second sample (any source) that agrees with the candidate within `confirmToleranceMs` CONFIRMS
- *   it (the clock steps). So one wild CSMS reply or a spoofed datagram cannot move the clock, a real jump needs
- *   two agreeing witnesses.
+ *   it (the clock steps). So a spoofed datagram or one wild CSMS reply against an SNTP-disciplined clock cannot
+ *   move it; a real jump needs two agreeing witnesses. Exception: while the CSMS is the clock's only discipline
+ *   (the last accepted sample came from it), its currentTime is followed at once (OCPP makes the CSMS the time
+ *   authority, and SmartCharging boundaries must move with it).
  * - Precision: a sample within its own precision of the model (the CSMS's currentTime: ±1 s) only refreshes the
  *   synchronised state, so a coarse source does not pull a fine one around.
  * - `synchronized` is true after an accepted sample and EXPIRES `validityMs` after the last one: a clock that
@@ -129,7 +131,7 @@ export class ClockPolicy implements Clock {
     let verdict: SampleVerdict;
     if (!synced) {
       verdict = Math.abs(err) > this.o.stepThresholdMs ? "step" : "slew";
-    } else if (Math.abs(err) > this.o.outlierMs) {
+    } else if (Math.abs(err) > this.o.outlierMs && (source !== "csms" || this.lastSource === "sntp")) {
       const c = this.candidateOffset;
       if (c === c && Math.abs(offset - c) <= this.o.confirmToleranceMs) verdict = "confirmed";
       else {

@@ -86,7 +86,7 @@ if (!findMosquitto()) {
       const topics = new Set(retained.map((m) => m.topic));
       for (const tp of ["state", "config", "ha"]) t.true(topics.has(`${BASE}/${tp}`), tp);
       const config = cbor(retained.find((m) => m.topic === `${BASE}/config`)!);
-      t.is(config["limitSource"], "site");
+      t.is(config["limitSource"], "user");
       const disc = retained.filter((m) => m.topic.startsWith("homeassistant/"));
       t.deepEqual(disc.map((m) => m.topic).sort(), [
         "homeassistant/number/CP-SIM-0001/limit/config",
@@ -132,7 +132,7 @@ if (!findMosquitto()) {
     }
   });
 
-  test.serial("commands: limit -> site claim -> PWM; pause/resume; ttl expiry within a control period; bad payloads change nothing", async (t) => {
+  test.serial("commands: limit -> user claim -> PWM; pause/resume; ttl expiry within a control period; bad payloads change nothing", async (t) => {
     const broker = await TestBroker.start();
     const obs = await Observer.connect(broker.port, [`${BASE}/#`]);
     const { sim, trace } = await simulate(broker.url, scenario(200));
@@ -154,10 +154,10 @@ if (!findMosquitto()) {
       t.deepEqual(
         ls.filter(([time]) => (time as number) >= 20_000),
         [
-          [20_000, "site", 10],
-          [50_000, "site", 0],
-          [70_000, "site", 10],
-          [90_000, "site", 13],
+          [20_000, "user", 10],
+          [50_000, "user", 0],
+          [70_000, "user", 10],
+          [90_000, "user", 13],
           [120_000, "hardware", 32],
         ],
         "bad commands (40-44 s) changed nothing; the 30 s ttl expired at 120 s exactly",
@@ -212,7 +212,7 @@ if (!findMosquitto()) {
       t.true(r.ok, r.problems.join("; "));
       t.deepEqual(
         limits(trace).filter(([time]) => (time as number) >= 10_000),
-        [[30_000, "site", 12]],
+        [[30_000, "user", 12]],
       );
       const replies = hems.on(`${BASE}/reply/limit`).map(cbor);
       t.is(replies.length, 1);

@@ -155,3 +155,21 @@ test("bad input throws and changes nothing", (t) => {
   t.false(c.synchronized);
   t.is(c.wall(), 0);
 });
+
+test("without SNTP the CSMS is the time authority: its jump is followed at once; against SNTP it needs confirmation", (t) => {
+  const hw = new FakeClock();
+  const c = new ClockPolicy(hw, opts);
+  c.setWall(EPOCH);
+  hw.mono = 60_000;
+  c.setWall(EPOCH + 60_000 + 3_570_000);
+  t.is(c.wall(), EPOCH + 60_000 + 3_570_000, "CSMS-only: stepped at once");
+  hw.mono = 70_000;
+  t.is(c.sample(EPOCH + 70_000, 70_000, 5, "sntp"), "outlier", "SNTP disagreeing with the CSMS's clock: checked like any sample");
+  hw.mono = 75_000;
+  t.is(c.sample(EPOCH + 75_000, 75_000, 5, "sntp"), "confirmed");
+  t.is(c.status().source, "sntp");
+  t.is(c.wall(), EPOCH + 75_000);
+  hw.mono = 80_000;
+  c.setWall(EPOCH + 80_000 + 3_570_000);
+  t.is(c.wall(), EPOCH + 80_000, "a wild CSMS reply against an SNTP-disciplined clock is an outlier");
+});
