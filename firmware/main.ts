@@ -14,6 +14,7 @@ import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
+import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
 import { startUplinks, type Uplinks, type UplinkStatus } from "./network/index.js";
 import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
 import { installTelemetry, UserClaim, type Telemetry } from "./telemetry/index.js";
@@ -54,6 +55,8 @@ export interface FirmwareHandle {
   setUserLimit(amps: number | null): void;
   /** Operative (true) or inoperative (false) connector, as OCPP ChangeAvailability would set it. */
   setAvailable(available: boolean): void;
+  /** Local load balancing (the "site" claim), null when loadBalancing is "off" (firmware/loadbalancing). */
+  readonly site?: SiteBalancer | null;
   /** Local load balancing (the "site" claim), null when loadBalancing is "off" (firmware/loadbalancing). */
   readonly site?: SiteBalancer | null;
   /** Stops the loop and closes the devices: the contactor opens, PWM goes to +12 V. */
@@ -170,6 +173,8 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   ocpp.start();
   // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
   const site = installLoadBalancing(hal, cfg, arbiter, session, hw.meterReading, () => loop?.kick());
+  // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
+  const site = installLoadBalancing(hal, cfg, arbiter, session, hw.meterReading, () => loop?.kick());
   time.sntp?.start();
 
   const status = (): FirmwareStatus => {
@@ -241,6 +246,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   return {
     config: cfg,
     site,
+    site,
     clock: time.clock,
     telemetry,
     status,
@@ -261,6 +267,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       if (stopped) return;
       stopped = true;
       hal.timers.clear(statusTimer);
+      site?.stop();
       site?.stop();
       telemetry?.stop();
       time.sntp?.stop();

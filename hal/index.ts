@@ -5,9 +5,9 @@
 import type { ChargingIo } from "./charging.js";
 import type { Clock, Timers } from "./clock.js";
 import type { Crypto } from "./crypto.js";
-import type { LowLevelIo, MeterIcWiring, PlcModemWiring } from "./io.js";
+import type { LowLevelIo, LteModemWiring, MeterIcWiring, PlcModemWiring } from "./io.js";
 import type { MeteringIo } from "./metering.js";
-import type { Network } from "./network.js";
+import type { Network, NetworkInterfaces } from "./network.js";
 import type { Storage } from "./storage.js";
 import type { Log, System } from "./system.js";
 
@@ -46,6 +46,8 @@ export interface Board {
   holdUpMs?: number;
   /** The metering IC on the board's SPI bus, when the firmware drives it itself (hal/drivers); absent: hal.io.Meter. */
   meterIc?: MeterIcWiring;
+  /** An LTE modem on a UART (hal.io.Serial), driven by hal/drivers/lte; absent: no cellular uplink. */
+  lteModem?: LteModemWiring;
   /** The HomePlug Green PHY modem (ISO 15118) the firmware drives itself (hal/drivers/qca7000.ts); absent: no HLC. */
   plcModem?: PlcModemWiring;
 }
@@ -57,7 +59,7 @@ export interface Hal {
   readonly io: ChargingIo & MeteringIo & LowLevelIo;
   readonly storage: Storage;
   readonly crypto: Crypto;
-  readonly network: Network;
+  readonly network: Network & NetworkInterfaces;
   readonly system: System;
   readonly log: Log;
 }

@@ -16,6 +16,13 @@
  * Digital (ECMA-419 "Digital" class, embedded:io/digital): { pin, mode, edge, onReadable }, read() 0 | 1,
  * write(0 | 1). An input with `edge` set calls onReadable on that edge (an interrupt line).
  *
+ * Serial (ECMA-419 "Serial" class, embedded:io/serial): { port, baud, receive, transmit, flowControl,
+ * onReadable(count), onWritable(count), onError }. read(byteLength?) returns an ArrayBuffer of up to byteLength
+ * of the bytes received so far (all of them when omitted; an empty one when none is pending); write(buffer)
+ * queues bytes for transmission (throws RangeError above the space the last onWritable reported); flush()
+ * discards what was received and not yet read. onReadable(count) says `count` bytes are pending; onWritable
+ * (count) says the transmit buffer has room for `count` bytes (the first call comes once the port is open).
+ *
  * PowerFail is not in ECMA-419; it follows its class pattern: the board's brown-out / supply-monitor
  * comparator (mains gone, bulk capacitor discharging). onReadable is called once when the supply starts
  * failing; from then the firmware has `Board.holdUpMs` milliseconds before the MCU stops.
@@ -76,6 +83,33 @@ export interface Digital extends IoInstance {
   write(value: 0 | 1): void;
 }
 
+export interface SerialOptions {
+  /** The host's UART (e.g. 1 or 2 on an ESP32). */
+  port?: number;
+  /** Bits per second. */
+  baud: number;
+  /** RX pin (data from the peripheral). */
+  receive?: number;
+  /** TX pin (data to the peripheral). */
+  transmit?: number;
+  /** RTS/CTS hardware flow control ("hardware") or none (default). */
+  flowControl?: "hardware" | "none";
+  /** `count` received bytes are pending. */
+  onReadable?: (this: Serial, count: number) => void;
+  /** The transmit buffer has room for `count` bytes. */
+  onWritable?: (this: Serial, count: number) => void;
+  onError?: OnError<Serial>;
+}
+
+export interface Serial extends IoInstance {
+  /** Up to byteLength received bytes (all pending when omitted); an empty buffer when none are pending. */
+  read(byteLength?: number): ArrayBuffer;
+  /** Queues bytes for transmission; RangeError above the room the last onWritable reported. */
+  write(buffer: BufferLike): void;
+  /** Discards received bytes not yet read. */
+  flush(): void;
+}
+
 export interface PowerFailOptions {
   /** Called once when the supply starts failing (the hold-up time starts). */
   onReadable?: (this: PowerFail) => void;
@@ -95,6 +129,8 @@ export interface LowLevelIo {
   SPI?: IoClass<SpiOptions, Spi>;
   Digital?: IoClass<DigitalOptions, Digital>;
   PowerFail?: IoClass<PowerFailOptions, PowerFail>;
+  /** UARTs (an LTE modem's AT port: Board.lteModem). */
+  Serial?: IoClass<SerialOptions, Serial>;
 }
 
 /** Where a board's metering IC sits (Board.meterIc). */
@@ -123,4 +159,18 @@ export interface PlcModemWiring {
   irq?: number;
   /** The charger's own MAC address on the PLC link ("02:..."); absent: the firmware derives one. */
   mac?: string;
+}
+
+/** Where a board's LTE modem sits (Board.lteModem): its AT-command UART and its control lines. */
+export interface LteModemWiring {
+  /** The modem family; the firmware picks the driver from hal/drivers/lte by this name. */
+  chip: "bg95";
+  /** The AT-command UART. */
+  serial: Omit<SerialOptions, "onReadable" | "onWritable" | "onError">;
+  /** Output pin driving the modem's RESET_N line through an inverting transistor: 1 holds the modem in reset. */
+  reset?: number;
+  /** Output pin driving PWRKEY through an inverting transistor: a 1 pulse toggles the modem's power. */
+  powerKey?: number;
+  /** Access point name of the SIM's data plan (default "internet"). */
+  apn?: string;
 }

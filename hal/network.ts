@@ -214,6 +214,32 @@ export interface HTTPClient extends IoInstance {
   request(options: HTTPRequestOptions): HTTPRequest;
 }
 
+/**
+ * A network interface (an uplink) as the firmware sees it: not in ECMA-419, it follows its class pattern.
+ * `new hal.network.WiFi({ onReadable })`: read() gives the link's state and quality; onReadable is called
+ * whenever either changed (state at once, quality at most every few seconds). The same shape is offered by
+ * the LTE driver in hal/drivers/lte for the cellular link.
+ */
+export type LinkState = "down" | "connecting" | "up";
+
+export interface LinkInfo {
+  state: LinkState;
+  /** Received signal strength, dBm (Wi-Fi RSSI, LTE RSSI from AT+CSQ); null when unknown. */
+  rssi: number | null;
+  /** Link quality 0..100 (derived from the signal); null when unknown. */
+  quality: number | null;
+}
+
+export interface LinkOptions {
+  /** State or quality changed: read() has the new values. */
+  onReadable?: (this: Link) => void;
+  onError?: OnError<Link>;
+}
+
+export interface Link extends IoInstance {
+  read(): LinkInfo;
+}
+
 export interface Network {
   TCP: IoClass<TCPOptions, TCP>;
   UDP: IoClass<UDPOptions, UDP>;
@@ -223,4 +249,13 @@ export interface Network {
   Listener?: IoClass<ListenerOptions, Listener>;
   /** HTTP(S) client (optional: a board without it cannot download firmware or upload diagnostics). */
   HTTPClient?: IoClass<HTTPClientOptions, HTTPClient>;
+}
+
+/** The network interfaces a board reports (hal.network.WiFi): kept apart from Network's socket classes. */
+export interface NetworkInterfaces {
+  /**
+   * The Wi-Fi station whose connection TCP/WebSocketClient/MQTTClient above use (optional: a board without it
+   * is taken as always connected; a board with an LTE modem fails over to the modem when it is down).
+   */
+  WiFi?: IoClass<LinkOptions, Link>;
 }

@@ -36,6 +36,8 @@ export type ScenarioEvent =
   | { at: number; do: "pilotShort"; on: boolean }
   | { at: number; do: "meterFault"; fault: "none" | "silent" | "garbage" | "stuck" }
   | { at: number; do: "lockFault"; on: boolean }
+  | { at: number; do: "wifi"; up: boolean; rssi?: number }
+  | { at: number; do: "lte"; fault: "coverage-lost" | "coverage-back" | "stall" | "no-sim" | "signal"; csq?: number }
   | { at: number; do: "csms"; action: string; payload: Record<string, unknown> };
 
 export interface Scenario {
@@ -94,7 +96,7 @@ export function parseDuration(v: unknown): number {
   return pos === s.length ? total : NaN;
 }
 
-type FieldType = "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action" | "spiFault";
+type FieldType = "lteFault" | "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action" | "spiFault";
 const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
   plug: { ev: { type: "object", required: false } },
   unplug: {},
@@ -114,6 +116,8 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   pilotShort: { on: { type: "boolean", required: false } },
   meterFault: { fault: { type: "spiFault", required: true } },
   lockFault: { on: { type: "boolean", required: false } },
+  wifi: { up: { type: "boolean", required: true }, rssi: { type: "number", required: false } },
+  lte: { fault: { type: "lteFault", required: true }, csq: { type: "number", required: false } },
   csms: { action: { type: "action", required: true }, payload: { type: "object", required: false } },
 };
 
@@ -165,7 +169,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   }
   const board: Board = { ...DEFAULT_BOARD, ...(obj("board") as Partial<Board>) };
   const b = obj("board");
-  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc"];
+  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc", "lteModem"];
   for (const k of Object.keys(b)) if (!boardKeys.includes(k)) bad(`board.${k}`, `unknown board key; allowed: ${boardKeys.join(", ")}`);
   if (board.holdUpMs !== undefined && (typeof board.holdUpMs !== "number" || !(board.holdUpMs >= 0 && board.holdUpMs <= 10_000))) bad("board.holdUpMs", "must be a number of ms in 0..10000");
   if (board.meterIc !== undefined) {
@@ -175,6 +179,14 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     if (ic === null || typeof ic !== "object" || ic["chip"] !== "ade9000") bad("board.meterIc", 'must be { "chip": "ade9000", "spi": {...}, "vFullScale": V, "iFullScale": A }');
     if (!spi || typeof spi !== "object" || !pos(spi["hz"]) || !Number.isInteger(spi["select"])) bad("board.meterIc.spi", "needs hz > 0 and an integer select pin");
     if (!pos(ic!["vFullScale"]) || !pos(ic!["iFullScale"])) bad("board.meterIc", "vFullScale and iFullScale must be positive numbers");
+  }
+  if (board.lteModem !== undefined) {
+    const m = board.lteModem as unknown as Record<string, unknown> | null;
+    const ser = (m && typeof m === "object" ? m["serial"] : undefined) as Record<string, unknown> | undefined;
+    if (m === null || typeof m !== "object" || m["chip"] !== "bg95") bad("board.lteModem", 'must be { "chip": "bg95", "serial": { "port": 2, "baud": 115200 }, "reset": pin, "apn": "..." }');
+    if (!ser || typeof ser !== "object" || !Number.isInteger(ser["baud"]) || (ser["baud"] as number) < 300) bad("board.lteModem.serial", "needs an integer baud >= 300");
+    if (m!["reset"] !== undefined && !Number.isInteger(m!["reset"])) bad("board.lteModem.reset", "must be a pin number");
+    if (m!["apn"] !== undefined && (typeof m!["apn"] !== "string" || !/^[\x20-\x7e]{1,62}$/.test(m!["apn"] as string) || (m!["apn"] as string).includes('"'))) bad("board.lteModem.apn", "must be 1..62 printable characters without quotes");
   }
   if (board.phases !== 1 && board.phases !== 3) bad("board.phases", "must be 1 or 3");
   if (board.contactors !== 1 && board.contactors !== 2) bad("board.contactors", "must be 1 or 2");
@@ -256,6 +268,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
           if (!["none", "silent", "garbage", "stuck"].includes(v as string)) bad(`${p}.${k}`, "must be none, silent, garbage or stuck");
           out[k] = v;
           break;
+        case "lteFault":
+          if (!["coverage-lost", "coverage-back", "stall", "no-sim", "signal"].includes(v as string)) bad(`${p}.${k}`, "must be coverage-lost, coverage-back, stall, no-sim or signal");
+          out[k] = v;
+          break;
         case "fault":
           if (!["blackhole", "restore", "drop", "refuse"].includes(v as string)) bad(`${p}.${k}`, "must be blackhole, restore, drop or refuse");
           out[k] = v;
@@ -274,6 +290,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
       if (board.tetheredCable) bad(p, "a board with a fixed cable has no socket lock to jam");
     }
     if (kind === "csms" && out["payload"] === undefined) out["payload"] = {};
+    if (kind === "lte" && out["csq"] !== undefined && !(Number.isInteger(out["csq"]) && (out["csq"] as number) >= 0 && (out["csq"] as number) <= 31)) bad(`${p}.csq`, "must be an integer 0..31 (+CSQ rssi)");
+    if (kind === "lte" && !board.lteModem) bad(p, "this board has no LTE modem (board.lteModem)");
     if (kind === "overheat") {
       if (out["factor"] === undefined) out["factor"] = 5;
       if (!((out["factor"] as number) >= 1)) bad(`${p}.factor`, "must be a number >= 1 (1 clears the fault)");

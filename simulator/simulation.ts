@@ -9,6 +9,7 @@
 import type { Hal, HTTPClientOptions, HTTPRequestOptions, LogFields, MeterReading, Network } from "../hal/index.js";
 import { DeviceHal, FirmwareSlots } from "./core/devices.js";
 import { BoardChips } from "./chips/board.js";
+import { BoardUplinks } from "./chips/uplinks.js";
 import { DeadHalError } from "./core/devices.js";
 import { EmbeddedCsms } from "./csms/index.js";
 import { recordHal } from "./hal-recorder.js";
@@ -127,6 +128,8 @@ export class Simulation {
   readonly crypto: SimCrypto;
   /** The board's chips (metering IC on SPI, supply monitor), kept across reboots. */
   readonly chips: BoardChips;
+  /** The board's uplinks: the Wi-Fi station and the LTE modem (Board.lteModem), kept across reboots. */
+  readonly uplinks: BoardUplinks;
   readonly config: Record<string, unknown>;
   csms: EmbeddedCsms | null = null;
   /** HTTP file server on loopback: firmware images (GET) and diagnostics uploads (PUT/POST). */
@@ -175,6 +178,7 @@ export class Simulation {
     this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
     this.crypto = new SimCrypto({ seed: this.seed });
     this.chips = new BoardChips(this.world, board, rng.fork("chips"), () => this.scheduler.now, this.scheduler);
+    this.uplinks = new BoardUplinks(this.scheduler, board);
     this.firmwareSlots = new FirmwareSlots(1 << 20, (data) => this.crypto.sha256(data));
     this.keys = { ...(options.keys ?? {}) };
     this.rtcAtZero = scenario.rtcMs;
@@ -325,7 +329,16 @@ export class Simulation {
       },
       (fn) => this.scheduler.post(() => (device.alive ? device.guard(fn) : undefined)),
     );
-    let hal: Hal = { ...device.hal, io: { ...device.hal.io, ...chipIo } };
+    this.uplinks.powerOn();
+    const up = this.uplinks.forBoot(
+      net,
+      chipIo,
+      () => {
+        if (!device.alive) throw new DeadHalError();
+      },
+      (fn) => this.scheduler.post(() => (device.alive ? device.guard(fn) : undefined)),
+    );
+    let hal: Hal = { ...device.hal, io: { ...device.hal.io, ...chipIo, ...up.io }, network: { ...device.hal.network, WiFi: up.WiFi } };
     if (this.recordHal) hal = recordHal(hal, (rec) => this.emit("hal", rec as unknown as Record<string, unknown>));
     this.emit("sim", { event: "boot", reason, boot: this.boots });
     const handle = await device.guard(() => this.boot!(hal, { ...this.config }));
@@ -419,6 +432,7 @@ export class Simulation {
       case "powerCut":
         this.storage.cutNow();
         this.chips.powerLost();
+        this.uplinks.powerLost();
         await this.reboot("power-on", ev.offMs);
         break;
       case "meterFault":
@@ -453,6 +467,12 @@ export class Simulation {
       case "lockFault":
         this.world.jamLock(ev.on);
         break;
+      case "wifi":
+      case "lte": {
+        const problem = this.uplinks.act(ev);
+        if (problem) this.problems.push(`${ev.do} at ${ev.at} ms: ${problem}`);
+        break;
+      }
       case "network": {
         const f = this.net?.faults;
         if (!f) break;
@@ -536,6 +556,7 @@ export class Simulation {
   async close(): Promise<void> {
     this.device?.kill();
     this.net?.shutdown();
+    this.uplinks.shutdown();
     await this.csms?.close();
     await this.tlsProxy?.close();
     await this.files?.close();

@@ -20,10 +20,12 @@ export function createHal(io: IoProvider, desc: BoardDescription = ESP32_DEVKIT,
     board: desc.board,
     clock,
     timers: new ModdableTimers(),
-    // ECMA-419 SPI and Digital for the chip drivers of hal/drivers (the metering IC: Board.meterIc).
+    // ECMA-419 SPI, Serial and Digital for the chip drivers of hal/drivers (the metering IC: Board.meterIc; the
+    // LTE modem's AT port: Board.lteModem, format "buffer" so read() returns an ArrayBuffer).
     io: {
       ...createChargingIo(desc, io, extras),
       ...(io.SPI ? { SPI: io.SPI as unknown as NonNullable<H.LowLevelIo["SPI"]> } : {}),
+      ...(io.Serial ? { Serial: io.Serial as unknown as NonNullable<H.LowLevelIo["Serial"]> } : {}),
       Digital: io.Digital as unknown as NonNullable<H.LowLevelIo["Digital"]>,
     },
     storage: moddableStorage,

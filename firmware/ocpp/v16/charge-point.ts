@@ -47,8 +47,21 @@ export interface ChargePointDeps {
   txStore?: TxStore;
   /** The socket's cable lock (absent: fixed cable / none fitted). */
   lock?: ConnectorLockControl | null;
+  /**
+   * The network manager (firmware/network): the OCPP WebSocket is opened on its active uplink (Wi-Fi: the HAL's
+   * client; LTE: the RFC 6455 client over the modem's sockets), reconnected when the uplink switches, and a dead
+   * link found by the ping check is reported to it (failover). Absent: the HAL's WebSocketClient.
+   */
+  network?: OcppUplink | null;
   /** Feature profile modules to install (default: all of features/index.ts). */
   features?: readonly Ocpp16Feature[];
+}
+
+/** What the OCPP connection needs from the network manager (firmware/network/manager.ts). */
+export interface OcppUplink {
+  readonly WebSocketClient: Hal["network"]["WebSocketClient"];
+  onSwitch(fn: (from: string | null, to: string | null, reason: string) => void): void;
+  reportDead(reason: string): void;
 }
 
 export class ChargePoint16 implements Ocpp16Context {
@@ -104,7 +117,10 @@ export class ChargePoint16 implements Ocpp16Context {
     if (cfg.securityProfile === 1 || cfg.securityProfile === 2) {
       headers["Authorization"] = "Basic " + base64Encode(utf8Encode(`${cfg.chargePointId}:${cfg.basicAuthPassword}`));
     }
-    this.rpc = new OcppConnection(deps.hal, {
+    const uplink = deps.network ?? null;
+    // The connection's sockets come from the active uplink.
+    const rpcHal: Hal = uplink ? { ...deps.hal, network: { ...deps.hal.network, WebSocketClient: uplink.WebSocketClient } } : deps.hal;
+    this.rpc = new OcppConnection(rpcHal, {
       url: `${cfg.csmsUrl.replace(/\/+$/, "")}/${cfg.chargePointId}`,
       protocol: "ocpp1.6",
       headers,
@@ -121,7 +137,11 @@ export class ChargePoint16 implements Ocpp16Context {
         return invalid ? new RpcError(invalid.code, invalid.description, { path: invalid.path }) : null;
       },
       onOpen: () => this.opened(),
-      onClose: () => this.disconnected(),
+      onClose: (reason) => {
+        // The ping check found the link open but silent: let the manager fail over to another uplink.
+        if (uplink && reason.includes("link dead")) uplink.reportDead(reason);
+        this.disconnected();
+      },
       onConnectError: (e) => {
         for (const l of this.listeners) l.connectFailed?.(e);
       },
@@ -148,6 +168,10 @@ export class ChargePoint16 implements Ocpp16Context {
       },
     });
     for (const f of deps.features ?? FEATURES) f.install(this);
+    uplink?.onSwitch((from, to, reason) => {
+      this.log("ocpp-link", { event: "uplink", from: from ?? "none", to: to ?? "none", reason });
+      if (to !== null) this.rpc.reconnect(`uplink ${from ?? "none"} -> ${to}`);
+    });
   }
 
   /** StartTransaction.conf: an idTag the CSMS does not accept ends the session (StopTransactionOnInvalidId). */
