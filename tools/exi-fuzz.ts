@@ -39,10 +39,10 @@ const int = (r: Prng, lo: number, hi: number): number => lo + Math.floor(r.float
 
 function randomValue(g: ExiGrammar, dt: number, r: Prng): ExiValue {
   const d = g.dts;
-  const i = dt * 3;
+  const i = dt * 4;
   switch (d[i]) {
     case D_NBIT:
-      return d[i + 2]! + int(r, 0, 2 ** d[i + 1]! - 1);
+      return int(r, d[i + 2]!, d[i + 3]!);
     case D_UINT:
       return r.float() < 0.5 ? int(r, 0, 300) : int(r, 0, 2 ** 40);
     case D_INT:

@@ -108,13 +108,13 @@ export class GrammarBuilder {
   dt(t: SimpleType): number {
     let row: number[];
     switch (t.kind) {
-      case "string": row = [D.STRING, 0, 0]; break;
-      case "binary": row = [D.BINARY, t.base64 ? 1 : 0, 0]; break;
-      case "boolean": row = [D.BOOLEAN, 0, 0]; break;
+      case "string": row = [D.STRING, 0, 0, 0]; break;
+      case "binary": row = [D.BINARY, t.base64 ? 1 : 0, 0, 0]; break;
+      case "boolean": row = [D.BOOLEAN, 0, 0, 0]; break;
       case "integer":
-        if (Number.isFinite(t.min) && Number.isFinite(t.max) && t.max - t.min < 4096) row = [D.NBIT, bitsFor(t.max - t.min + 1), t.min];
-        else if (t.min >= 0) row = [D.UINT, 0, 0];
-        else row = [D.INT, 0, 0];
+        if (Number.isFinite(t.min) && Number.isFinite(t.max) && t.max - t.min < 4096) row = [D.NBIT, bitsFor(t.max - t.min + 1), t.min, t.max];
+        else if (t.min >= 0) row = [D.UINT, 0, 0, 0];
+        else row = [D.INT, 0, 0, 0];
         break;
       case "enum": {
         const k = JSON.stringify(t.values) + t.numeric;
@@ -124,12 +124,12 @@ export class GrammarBuilder {
           this.enums.push(t.values);
           this.enumIdx.set(k, e);
         }
-        row = [D.ENUM, e, t.numeric ? 1 : 0];
+        row = [D.ENUM, e, t.numeric ? 1 : 0, 0];
         break;
       }
       default:
         this.warnings.push(`unsupported datatype ${t.name} (${t.what})`);
-        row = [D.UNSUPPORTED, 0, 0];
+        row = [D.UNSUPPORTED, 0, 0, 0];
     }
     const k = row.join(",");
     let i = this.dtIdx.get(k);

@@ -203,10 +203,13 @@ export class ExiDecoder {
   private value(dt: number, qname: number): ExiValue {
     const r = this.r;
     const d = this.g.dts;
-    const i = dt * 3;
+    const i = dt * 4;
     switch (d[i]) {
-      case D_NBIT:
-        return r.bits(d[i + 1]!) + d[i + 2]!;
+      case D_NBIT: {
+        const x = r.bits(d[i + 1]!) + d[i + 2]!;
+        if (x > d[i + 3]!) this.fail(`value ${x} above the maximum ${d[i + 3]}`);
+        return x;
+      }
       case D_UINT:
         return r.uint();
       case D_INT: {
@@ -441,13 +444,13 @@ export class ExiEncoder {
   private value(dt: number, qname: number, v: ExiValue, key: string): void {
     const w = this.w;
     const d = this.g.dts;
-    const i = dt * 3;
+    const i = dt * 4;
     switch (d[i]) {
       case D_NBIT: {
         const x = this.int(v, key);
         const min = d[i + 2]!;
         const bits = d[i + 1]!;
-        if (x < min || x - min >= 2 ** bits) this.fail(`${key}: ${x} out of range`);
+        if (x < min || x > d[i + 3]!) this.fail(`${key}: ${x} out of range [${min}, ${d[i + 3]}]`);
         w.bits(x - min, bits);
         return;
       }

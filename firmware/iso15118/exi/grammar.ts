@@ -12,7 +12,7 @@ export interface ExiGrammar {
   uris: string[];
   /** Index into uris of each qname. */
   nameUri: number[];
-  /** Datatypes, 3 words each: [kind, a, b]. */
+  /** Datatypes, 4 words each: [kind, a, b, c] (NBIT: bits, min, max; ENUM: list, numeric; BINARY: base64). */
   dts: number[];
   enums: string[][];
   table: number[];

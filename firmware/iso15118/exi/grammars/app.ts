@@ -8,7 +8,7 @@ export const grammar: ExiGrammar = {
   names: ["supportedAppProtocolReq","supportedAppProtocolRes","AppProtocol","ResponseCode","SchemaID","ProtocolNamespace","VersionNumberMajor","VersionNumberMinor","Priority"],
   uris: ["urn:iso:15118:2:2010:AppProtocol",""],
   nameUri: [0,0,1,1,1,1,1,1,1],
-  dts: [6,0,0,3,8,0,0,0,0,4,0,0,3,5,1],
+  dts: [6,0,0,0,3,8,0,255,0,0,0,0,4,0,0,0,3,5,1,20],
   enums: [["OK_SuccessfulNegotiation","OK_SuccessfulNegotiationWithMinorDeviation","Failed_NoNegotiation"]],
   table: [2,3,0,-1,0,1,0,48,-1,1,1,17,-1,5,0,0,-1,1,1,0,-1,1,2,3,0,26,2,2,0,-1,2,2,4,1,39,0,0,0,-1,1,1,0,-1,3,0,0,0,-1,1,1,0,-1,4,81,2,79,57,2,2,20,70,5,49,2,79,57,0,0,0,-1,1,1,0,-1,6,0,0,0,-1,1,1,0,-1,7,2,5,2,88,1,1,0,-1,8,2,6,3,97,1,1,0,-1,9,2,7,3,106,1,1,0,-1,10,2,4,1,115,1,1,0,-1,11,2,8,4,124,1,1,0,-1,12,0,0,0,-1],
   labels: ["DocContent","supportedAppProtocolRes(anonymous): start","supportedAppProtocolRes(anonymous): after ResponseCode","supportedAppProtocolRes(anonymous): after SchemaID","supportedAppProtocolReq(anonymous): start","supportedAppProtocolReq(anonymous): after AppProtocol","supportedAppProtocolReq(anonymous): after AppProtocol (maxOccurs reached)","AppProtocolType: start","AppProtocolType: after ProtocolNamespace","AppProtocolType: after VersionNumberMajor","AppProtocolType: after VersionNumberMinor","AppProtocolType: after SchemaID","AppProtocolType: after Priority"],
