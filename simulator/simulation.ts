@@ -53,6 +53,10 @@ export interface SimulationOptions {
   csmsBasicAuth?: Record<string, string>;
   /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
   keys?: Record<string, string>;
+  /** Run on this scheduler (several simulations on one virtual clock: simulator/site.ts); default: a new one. */
+  scheduler?: Scheduler;
+  /** Decorates the network of every boot (simulator/site.ts adds its cross-charger delivery holds). */
+  decorateNetwork?: (net: SimNetwork) => SimNetwork;
   /** MQTT broker (mqtt://host:port) for the firmware's telemetry: sets the `mqttUrl` config key. */
   mqtt?: string;
   /**
@@ -156,12 +160,13 @@ export class Simulation {
   private readonly once: boolean;
   private readonly externalCsms: string | undefined;
   private readonly keys: Record<string, string>;
+  private readonly decorateNetwork: ((net: SimNetwork) => SimNetwork) | undefined;
 
   private constructor(scenario: Scenario, options: SimulationOptions) {
     this.scenario = scenario;
     this.seed = options.seed ?? scenario.seed;
     const rng = new Rng(this.seed);
-    this.scheduler = new Scheduler({ realTime: options.realTime ?? false, speed: options.speed ?? 1 });
+    this.scheduler = options.scheduler ?? new Scheduler({ realTime: options.realTime ?? false, speed: options.speed ?? 1 });
     this.trace = new Trace({ keep: options.keepTrace ?? true, ...(options.traceFile ? { file: options.traceFile } : {}) });
     const board = scenario.board;
     this.world = new World(
@@ -185,6 +190,7 @@ export class Simulation {
     this.recordHal = options.recordHal ?? scenario.recordHal;
     this.once = options.once ?? false;
     this.externalCsms = options.csms;
+    this.decorateNetwork = options.decorateNetwork;
     this.config = { chargePointId: CHARGE_POINT_ID, ...scenario.config, ...(options.config ?? {}) };
   }
 
@@ -244,6 +250,13 @@ export class Simulation {
 
   /** Runs the scenario with the firmware started by `boot`. */
   async run(boot: Boot): Promise<SimulationResult> {
+    await this.start(boot);
+    await this.scheduler.run(this.scenario.durationMs, () => this.once && this.onceDone());
+    return this.result();
+  }
+
+  /** Schedules the scenario and powers the board on, without running the scheduler (simulator/site.ts runs it). */
+  async start(boot: Boot): Promise<void> {
     this.boot = boot;
     for (const ev of this.scenario.events) this.scheduler.at(ev.at, () => this.act(ev));
     // The supply monitor fires the board's hold-up time before each power cut: the mains is gone from then on.
@@ -265,8 +278,6 @@ export class Simulation {
     }
     this.emit("sim", { event: "start", scenario: this.scenario.name, seed: this.seed });
     await this.powerOn("power-on");
-    await this.scheduler.run(this.scenario.durationMs, () => this.once && this.onceDone());
-    return this.result();
   }
 
   /** The mains fails now (for `outageMs`): the grid collapses and the supply monitor warns the MCU. */
@@ -297,12 +308,13 @@ export class Simulation {
     this.boots++;
     if (this.storage.isPowerDown) this.storage.reboot();
     if (this.firmwareSlots.bootNext()) this.emit("sim", { event: "firmware-installed", image: this.firmwareSlots.running });
-    const net = createSimNetwork({
+    const created = createSimNetwork({
       scheduler: this.scheduler,
       keys: this.keys,
       expectsReply: (data) => ocppCallExpectsReply(data) || sntpRequestExpectsReply(data),
       onFrame: (dir, text) => this.onFrame(dir, text),
     });
+    const net = this.decorateNetwork ? this.decorateNetwork(created) : created;
     this.net = net;
     const device: DeviceHal = new DeviceHal({
       queue: this.scheduler,
@@ -505,7 +517,8 @@ export class Simulation {
     );
   }
 
-  private result(): SimulationResult {
+  /** The outcome so far (run() returns it at the end). */
+  result(): SimulationResult {
     const sessions: SessionSummary[] = [];
     let validationFailures = 0;
     if (this.csms) {
