@@ -90,21 +90,6 @@ export const CONFIG_SCHEMA = {
   siteRampA: { type: "number", default: 2, min: 0.1, max: 80, doc: "most an allocation grows per period" },
   siteForgetMs: { type: "number", default: 3_600_000, min: 0, max: 604_800_000, integer: true, doc: "a departed charger's failsafe reservation is kept this long" },
   siteOnePhaseLine: { type: "number", default: 1, min: 1, max: 3, integer: true, doc: "the site line this charger's L1 is wired to (what a 1-phase car uses)" },
-  // local load balancing (firmware/loadbalancing/README.md)
-  loadBalancing: { type: "enum", default: "off", values: ["off", "meter", "leader"], doc: "share a site limit with other chargers over MQTT: a site meter feed, or a leader among the chargers" },
-  siteGroup: { type: "string", default: "site", minLength: 1, maxLength: 32, pattern: "^[A-Za-z0-9_-]+$", patternDoc: "letters, digits, _ and -", doc: "chargers of one site share topics lb/<group>/..." },
-  siteBrokerHost: { type: "string", default: "127.0.0.1", minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.-]+$", patternDoc: "a host name or IPv4 address", doc: "MQTT broker of the site coordination" },
-  siteBrokerPort: { type: "number", default: 1883, min: 1, max: 65_535, integer: true, doc: "its port" },
-  siteCurrentLimit: { type: "number", default: 32, min: 6, max: 2_000, doc: "site budget for the group, A per line" },
-  siteFailsafeCurrent: { type: "number", default: 6, min: 0, max: 80, doc: "current of a charger cut off from the feed or the leader, A (choose it so that chargers x failsafe <= siteCurrentLimit)" },
-  siteSilenceTimeoutMs: { type: "number", default: 10_000, min: 300, max: 600_000, integer: true, doc: "no feed/allocation for this long: failsafe" },
-  siteHeartbeatMs: { type: "number", default: 2_000, min: 100, max: 60_000, integer: true, doc: "heartbeat and allocation period" },
-  siteReactionMs: { type: "number", default: 6_000, min: 0, max: 60_000, integer: true, doc: "time an EV is given to follow a lower allocation before its share goes to another charger (IEC 61851-1: 5 s)" },
-  siteRotationMs: { type: "number", default: 900_000, min: 10_000, max: 86_400_000, integer: true, doc: "when sessions must pause (no 6 A for all), each admitted one gives way after this" },
-  siteMarginA: { type: "number", default: 1, min: 0, max: 10, doc: "give-back margin above an EV's measured current; headroom margin in meter mode" },
-  siteRampA: { type: "number", default: 2, min: 0.1, max: 80, doc: "most an allocation grows per period" },
-  siteForgetMs: { type: "number", default: 3_600_000, min: 0, max: 604_800_000, integer: true, doc: "a departed charger's failsafe reservation is kept this long" },
-  siteOnePhaseLine: { type: "number", default: 1, min: 1, max: 3, integer: true, doc: "the site line this charger's L1 is wired to (what a 1-phase car uses)" },
   // telemetry of the firmware itself
   statusIntervalMs: { type: "number", default: 1_000, min: 100, max: 3_600_000, integer: true, doc: "period of the status log event" },
 } as const satisfies Record<string, KeySpec>;
@@ -220,10 +205,6 @@ export function resolveConfig(...layers: Array<Record<string, unknown> | undefin
     throw new ConfigError("clientCertificate", "security profile 3 needs clientCertificate and clientKeyName");
   if (cfg.mqttUrl !== "" && !/^[A-Za-z0-9._:-]+$/.test(cfg.chargePointId))
     throw new ConfigError("chargePointId", "with mqttUrl the charge point id is a topic level and may not contain * or +");
-  if (cfg.loadBalancing !== "off" && cfg.siteSilenceTimeoutMs < 3 * cfg.siteHeartbeatMs)
-    throw new ConfigError("siteSilenceTimeoutMs", `${cfg.siteSilenceTimeoutMs} is below 3 x siteHeartbeatMs (${3 * cfg.siteHeartbeatMs})`);
-  if (cfg.loadBalancing !== "off" && cfg.siteFailsafeCurrent > cfg.siteCurrentLimit)
-    throw new ConfigError("siteFailsafeCurrent", `${cfg.siteFailsafeCurrent} is above siteCurrentLimit ${cfg.siteCurrentLimit}`);
   if (cfg.loadBalancing !== "off" && cfg.siteSilenceTimeoutMs < 3 * cfg.siteHeartbeatMs)
     throw new ConfigError("siteSilenceTimeoutMs", `${cfg.siteSilenceTimeoutMs} is below 3 x siteHeartbeatMs (${3 * cfg.siteHeartbeatMs})`);
   if (cfg.loadBalancing !== "off" && cfg.siteFailsafeCurrent > cfg.siteCurrentLimit)

@@ -16,7 +16,6 @@ import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
 import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
 import { startUplinks, type Uplinks, type UplinkStatus } from "./network/index.js";
-import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
 import { installTelemetry, UserClaim, type Telemetry } from "./telemetry/index.js";
 import { installTime, type ClockPolicy } from "./time/index.js";
 import { Prng } from "./util/prng.js";
@@ -55,8 +54,6 @@ export interface FirmwareHandle {
   setUserLimit(amps: number | null): void;
   /** Operative (true) or inoperative (false) connector, as OCPP ChangeAvailability would set it. */
   setAvailable(available: boolean): void;
-  /** Local load balancing (the "site" claim), null when loadBalancing is "off" (firmware/loadbalancing). */
-  readonly site?: SiteBalancer | null;
   /** Local load balancing (the "site" claim), null when loadBalancing is "off" (firmware/loadbalancing). */
   readonly site?: SiteBalancer | null;
   /** Stops the loop and closes the devices: the contactor opens, PWM goes to +12 V. */
@@ -173,8 +170,6 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   ocpp.start();
   // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
   const site = installLoadBalancing(hal, cfg, arbiter, session, hw.meterReading, () => loop?.kick());
-  // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
-  const site = installLoadBalancing(hal, cfg, arbiter, session, hw.meterReading, () => loop?.kick());
   time.sntp?.start();
 
   const status = (): FirmwareStatus => {
@@ -246,7 +241,6 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   return {
     config: cfg,
     site,
-    site,
     clock: time.clock,
     telemetry,
     status,
@@ -267,7 +261,6 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       if (stopped) return;
       stopped = true;
       hal.timers.clear(statusTimer);
-      site?.stop();
       site?.stop();
       telemetry?.stop();
       time.sntp?.stop();
