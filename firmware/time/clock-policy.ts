@@ -85,6 +85,7 @@ export class ClockPolicy implements Clock {
       confirmToleranceMs: 2_000,
       ...options,
     };
+    this.now = base.now.bind(base);
     const now = base.now();
     const w = base.wall();
     this.anchorMono = now;
@@ -99,9 +100,8 @@ export class ClockPolicy implements Clock {
     this.listeners.push(l);
   }
 
-  now(): number {
-    return this.base.now();
-  }
+  /** The HAL's monotonic clock itself (bound once: the control tick reads it every period). */
+  readonly now: () => number;
 
   wall(): number {
     if (this.anchorWall === 0) return 0;
