@@ -16,8 +16,6 @@ export class ExiError extends Error {
   }
 }
 
-const TWO32 = 4294967296;
-
 export class BitReader {
   buf: Uint8Array = new Uint8Array(0);
   /** Current bit position. */
@@ -37,21 +35,23 @@ export class BitReader {
 
   /** n <= 32 bits as an unsigned number. */
   bits(n: number): number {
-    let pos = this.pos;
-    if (pos + n > this.end) this.fail("unexpected end of stream");
-    const buf = this.buf;
-    let v = 0;
-    while (n > 0) {
-      const off = pos & 7;
-      const avail = 8 - off;
-      const take = n < avail ? n : avail;
-      const chunk = (buf[pos >> 3]! >> (avail - take)) & ((1 << take) - 1);
-      v = v * (1 << take) + chunk;
-      pos += take;
-      n -= take;
+    const pos = this.pos;
+    const end = pos + n;
+    if (end > this.end) this.fail("unexpected end of stream");
+    if (n > 24) {
+      const hi = this.bits(n - 16);
+      return hi * 65536 + this.bits(16);
     }
-    this.pos = pos;
-    return v;
+    const buf = this.buf;
+    let i = pos >> 3;
+    let have = 8 - (pos & 7);
+    let v = buf[i]! & ((1 << have) - 1);
+    while (have < n) {
+      v = (v << 8) | buf[++i]!;
+      have += 8;
+    }
+    this.pos = end;
+    return v >>> (have - n);
   }
 
   bit(): number {
@@ -91,8 +91,9 @@ export class BitWriter {
   }
 
   reset(): void {
+    // clear only what the previous message used
+    this.buf.fill(0, 0, (this.pos + 7) >> 3);
     this.pos = 0;
-    this.buf.fill(0);
   }
 
   private grow(bits: number): void {
@@ -108,20 +109,30 @@ export class BitWriter {
   /** Writes the n <= 32 low bits of v (v >= 0). */
   bits(v: number, n: number): void {
     if (n === 0) return;
-    this.grow(n);
-    let pos = this.pos;
-    const buf = this.buf;
-    while (n > 0) {
-      const off = pos & 7;
-      const avail = 8 - off;
-      const take = n < avail ? n : avail;
-      const shift = n - take;
-      const chunk = shift >= 24 ? Math.floor(v / 2 ** shift) & ((1 << take) - 1) : ((v >>> shift) & ((1 << take) - 1));
-      buf[pos >> 3] = buf[pos >> 3]! | (chunk << (avail - take));
-      pos += take;
-      n -= take;
+    if (n > 24) {
+      this.bits(Math.floor(v / 65536), n - 16);
+      this.bits(v & 0xffff, 16);
+      return;
     }
-    this.pos = pos;
+    const pos = this.pos;
+    const end = pos + n;
+    if (end + 7 > this.buf.length * 8) this.grow(n);
+    const buf = this.buf;
+    // left-align the value at the current bit, then or it in byte by byte
+    let i = pos >> 3;
+    let room = 8 - (pos & 7);
+    let left = n;
+    while (left > 0) {
+      if (left <= room) {
+        buf[i] = buf[i]! | ((v & ((1 << left) - 1)) << (room - left));
+        break;
+      }
+      left -= room;
+      buf[i] = buf[i]! | ((v >>> left) & ((1 << room) - 1));
+      i++;
+      room = 8;
+    }
+    this.pos = end;
   }
 
   uint(v: number): void {
@@ -142,4 +153,3 @@ export class BitWriter {
   }
 }
 
-export { TWO32 };
