@@ -6,7 +6,7 @@
 import test from "ava";
 import * as path from "node:path";
 import { bundleXsGuest } from "../../tools/bundle.js";
-import { start } from "./fixtures/fake-firmware.js";
+import { start, xsCommands } from "./fixtures/fake-firmware.js";
 import { runFakeScenario } from "./fixtures/fake-scenario.js";
 import { firstDifference, root, runChild } from "./fixtures/util.js";
 
@@ -16,6 +16,8 @@ interface ChildOutput {
   echoOk: boolean;
   describe: Record<string, string>;
   misuse: Record<string, { name: string; message: string; range: boolean; type: boolean }>;
+  inplace: Record<string, unknown>;
+  copiedBack: number;
   thrown: { name: string; message: string };
   meters: { reentrantCallbacks: number; halRequests: number; byKind: Record<string, { count: number }> };
 }
@@ -84,4 +86,29 @@ test("fake firmware: the XS trace equals the Node trace, event by event with vir
   if (diff) t.log(`first difference at event ${diff.index}:\n  node: ${diff.a}\n  xs:   ${diff.b}`);
   t.is(diff, null);
   t.true(node.trace.length > 200);
+});
+
+test("bytes a host HAL method writes into a buffer argument in place (SPI.transfer/read) reach the XS caller's buffer", async (t) => {
+  const out = await xsRun();
+  // The same calls on Node, directly on the fake HAL: the reference.
+  await runFakeScenario(start, { until: 0 });
+  const node = xsCommands.inplace!({});
+  t.deepEqual(out.inplace, node);
+  t.deepEqual(node, {
+    transferU8: "081018202830", // (b * 7 + 1 + k) & 255 of 01..06
+    transferArrayBuffer: "403a34",
+    readSubarray: "eeeea0a1a2a3eeee", // the view's range only
+    otherView: "a0a1a2a3", // another view over the same memory sees the bytes
+    readDataView: "00a0a1a2a300",
+    dataViewU32: 0xa0a1a2a3,
+    transferFloat32: "010243bd05060748", // the bytes of the view, whatever its element type
+    write: "050607",
+    written: 3,
+    returnedSelf: true, // a method that returns its argument gives back the caller's own buffer
+    fillAndReturn: "42424242",
+    threw: "RangeError: SPI: bus fault after half the buffer",
+    fillThenThrow: "33330000", // filled before the throw: as on Node
+  });
+  // Copied back only when the host changed the bytes: transfer x3, read x2, fillAndReturn, fillThenThrow; not write.
+  t.is(out.copiedBack, 7);
 });

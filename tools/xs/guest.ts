@@ -16,9 +16,19 @@
  * where `id` is a number (an instance) or a service name ("clock", "timers", "storage.flash", ...).
  * Host → XS: {op:"start", config}, {op:"cb", id, name, args}, {op:"timer", id}, {op:"status"}, {op:"stop"},
  * {op:"handle", m, a} (another method of the firmware handle), {op:"gc"}, {op:"stats"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
+ *
+ * Buffers filled in place (ECMA-419 `SPI.transfer(buffer)`, `SPI.read(buffer)`, any `read(into)` of bytes):
+ * a call's arguments reach the host as copies, so the host compares, after the call, every argument that is an
+ * ArrayBuffer or an ArrayBufferView with the bytes it received, and a reply to {op:"call"} carries
+ * `w: [[i, bytes], ...]` for the arguments whose bytes changed (also with an {x} reply: a method that filled
+ * part of the buffer and then threw leaves it so on Node too). The guest copies those bytes into the caller's
+ * own buffer (the view's range; other views over the same memory see them). Chosen over a list of in-place
+ * methods: nothing to declare, and a write(buffer) the host only reads sends nothing back. Only top-level
+ * arguments are compared (no HAL method fills a buffer nested in an object), and only during the call (a host
+ * that keeps the buffer and fills it later is not seen).
  */
 import type { Hal } from "../../hal/index.js";
-import { assignInto, decodeMessage, encodeMessage, makeError, type Json, type WireHooks } from "./wire.js";
+import { assignInto, bytesOf, decodeMessage, encodeMessage, makeError, type Json, type WireHooks } from "./wire.js";
 
 export interface Descriptor {
   methods: string[];
@@ -74,8 +84,10 @@ const hooks: WireHooks = {
 
 export interface BridgeStats {
   requests: number;
+  /** Buffer arguments the host filled in place and that were copied back (see the header). */
+  copiedBack: number;
 }
-export const stats: BridgeStats = { requests: 0 };
+export const stats: BridgeStats = { requests: 0, copiedBack: 0 };
 
 function request(message: unknown, args?: unknown[]): unknown {
   stats.requests++;
@@ -84,14 +96,29 @@ function request(message: unknown, args?: unknown[]): unknown {
     r?: unknown;
     x?: { [key: string]: Json };
     a?: number;
+    w?: Array<[number, Uint8Array]>;
   };
+  if (reply.w && args) copyBack(reply.w, args);
   if (reply.x) throw makeError(reply.x);
   if (reply.a !== undefined && args) {
     const target = args[reply.a];
-    assignInto(target, reply.r);
+    if ("r" in reply) assignInto(target, reply.r);
     return target;
   }
   return reply.r;
+}
+
+/** Copies the bytes the host wrote into buffer arguments back into the caller's buffers (see the header). */
+function copyBack(w: Array<[number, Uint8Array]>, args: unknown[]): void {
+  for (let k = 0; k < w.length; k++) {
+    const [i, src] = w[k]!;
+    const target = args[i];
+    if (!(target instanceof ArrayBuffer || ArrayBuffer.isView(target)) || !(src instanceof Uint8Array)) continue;
+    const dst = bytesOf(target);
+    if (src.length !== dst.length) throw new RangeError(`bridge: argument ${i} came back with ${src.length} bytes, not ${dst.length}`);
+    dst.set(src);
+    stats.copiedBack++;
+  }
 }
 
 function exact(bytes: Uint8Array): ArrayBuffer {
@@ -284,7 +311,7 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
         if (g.gc) g.gc();
         return undefined;
       case "stats":
-        return { requests: stats.requests, instances: instances.size, timers: timers.size };
+        return { requests: stats.requests, copiedBack: stats.copiedBack, instances: instances.size, timers: timers.size };
       default: {
         const op = msg.op as string;
         const fn = extra?.[op];

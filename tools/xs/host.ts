@@ -22,7 +22,7 @@ import type { Hal } from "../../hal/index.js";
 import type { Descriptor, HalShape } from "./guest.js";
 import { DeadHalError } from "../../simulator/core/devices.js";
 import { PowerCutError } from "../../simulator/storage/power.js";
-import { decodeMessage, encodeMessage, isPlain, makeError, type Json, type WireHooks } from "./wire.js";
+import { bytesOf, decodeMessage, encodeMessage, isPlain, makeError, type Json, type WireHooks } from "./wire.js";
 
 /**
  * Simulator error classes that cross XS and come back: rebuilt as the same class on the host, so the
@@ -89,7 +89,8 @@ export interface XsLaunchOptions {
   historyLimit?: number;
 }
 
-type Reply = { r?: unknown; x?: { [key: string]: Json }; a?: number };
+/** w: buffer arguments the host filled in place, [index, bytes] (see guest.ts). */
+type Reply = { r?: unknown; x?: { [key: string]: Json }; a?: number; w?: Array<[number, Uint8Array]> };
 
 const xsFs = { ...fsp, createReadStream };
 
@@ -354,12 +355,23 @@ export class XsFirmware {
         const fn = (target as Record<string, unknown>)[m];
         if (typeof fn !== "function") throw new TypeError(`bridge: ${m} is not a method`);
         const args = (msg.a as unknown[]) ?? [];
-        const ret = (fn as (...a: unknown[]) => unknown).apply(target, args);
+        // Buffers the method may fill in place (SPI.transfer/read): their bytes as received, to compare after.
+        const sent = snapshotBuffers(args);
+        let ret: unknown;
+        try {
+          ret = (fn as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (e) {
+          const w = sent && changedBuffers(args, sent);
+          if (w) return { x: errorInfo(e), w };
+          throw e;
+        }
+        const w = sent && changedBuffers(args, sent);
         if (ret !== null && typeof ret === "object") {
           const i = args.indexOf(ret);
-          if (i >= 0) return { a: i, r: ret };
+          // A buffer returned as itself: its bytes travel in `w` (if changed), the guest returns its own buffer.
+          if (i >= 0) return isBuffer(ret) ? (w ? { a: i, w } : { a: i }) : w ? { a: i, r: ret, w } : { a: i, r: ret };
         }
-        return { r: ret };
+        return w ? { r: ret, w } : { r: ret };
       }
       case "get": {
         const target = this.target(msg.id);
@@ -414,6 +426,37 @@ export class XsFirmware {
     }
     return tag;
   }
+}
+
+function isBuffer(v: unknown): v is ArrayBuffer | ArrayBufferView {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+}
+
+/** Copies of the bytes of the buffer arguments (null when there is none: the common case costs nothing). */
+function snapshotBuffers(args: unknown[]): Array<Uint8Array | null> | null {
+  let out: Array<Uint8Array | null> | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!isBuffer(a)) continue;
+    out ??= new Array<Uint8Array | null>(args.length).fill(null);
+    out[i] = bytesOf(a).slice();
+  }
+  return out;
+}
+
+/** [index, bytes now] for every buffer argument whose bytes differ from the snapshot; null when none changed. */
+function changedBuffers(args: unknown[], sent: Array<Uint8Array | null>): Array<[number, Uint8Array]> | null {
+  let out: Array<[number, Uint8Array]> | null = null;
+  for (let i = 0; i < sent.length; i++) {
+    const before = sent[i];
+    const a = args[i];
+    if (!before || !isBuffer(a)) continue;
+    const now = bytesOf(a);
+    let same = now.length === before.length;
+    for (let k = 0; same && k < now.length; k++) if (now[k] !== before[k]) same = false;
+    if (!same) (out ??= []).push([i, now.slice()]);
+  }
+  return out;
 }
 
 function errorInfo(e: unknown): { [key: string]: Json } {
