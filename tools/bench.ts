@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   rows.push(...(await (await import("./bench-metering.js")).benchMetering()));
   rows.push(...(await (await import("./bench-ocpp.js")).benchOcpp()));
   rows.push(...(await (await import("./bench-exi.js")).benchExi()));
+  rows.push(...(await (await import("./bench-network.js")).benchNetwork()));
   rows.push(...(await (await import("./bench-loadbalancing.js")).benchLoadBalancing()));
   rows.push(...(await (await import("./bench-telemetry.js")).benchTelemetry()));
   for (const f of ["dist/firmware.js", "dist/xs-guest.js"]) {
