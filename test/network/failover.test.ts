@@ -35,3 +35,33 @@ test("boots with Wi-Fi down, charges over LTE, moves back to Wi-Fi once it is st
   const lteFrames = run.events("ocpp").filter((e) => e.t < back.t);
   t.is(lteFrames.length, 0, "before it, nothing went over Wi-Fi");
 });
+
+test("Wi-Fi lost mid-transaction, then the modem stalls while it carries OCPP: recovered without a reboot, nothing lost", async (t) => {
+  const run = await runUplinkScenario({
+    name: "mid-tx",
+    seed: 11,
+    duration: "16min",
+    config: { webSocketPingIntervalS: 30, meterValueSampleIntervalS: 60 },
+    events: [
+      { at: "2s", do: "plug" },
+      { at: "3s", do: "swipe", idTag: "MID-TX" },
+      { at: "2min", do: "wifi", up: false },
+      { at: "4min", do: "lte", fault: "stall" },
+      { at: "6min", do: "lte", fault: "coverage-lost" },
+      { at: "7min", do: "lte", fault: "coverage-back" },
+      { at: "9min", do: "unplug" },
+    ],
+  });
+  const r = run.result;
+  t.deepEqual(r.problems, [], `seed ${r.seed}`);
+  t.is(r.boots, 1, "no reboot");
+  t.is(r.validationFailures, 0);
+  t.is(r.sessions.length, 1);
+  t.not(r.sessions[0]!.meterStop, null, "StopTransaction reached the CSMS over LTE");
+  const modem = run.events("modem");
+  t.true(modem.some((e) => e["event"] === "stall"), "the stall was detected");
+  t.true(modem.some((e) => e["event"] === "registration-lost"));
+  const switches = run.events("uplink").filter((e) => e["event"] === "switch");
+  t.is(String(switches[0]!["to"]), "wifi");
+  t.true(switches.some((e) => e["to"] === "lte" && e.t >= 120_000 && e.t < 121_000), "failover within a second of the Wi-Fi loss");
+});
