@@ -6,6 +6,7 @@ import type { Network } from "../../hal/network.js";
 import type { Scheduler } from "../scheduler.js";
 import type { NetContext, ReplyPredicate } from "./common.js";
 import { httpClientClass } from "./http.js";
+import { listenerClass } from "./listener.js";
 import { mqttClientClass } from "./mqtt.js";
 import { tcpClass } from "./tcp.js";
 import { udpClass } from "./udp.js";
@@ -46,7 +47,7 @@ export interface NetFaults {
   readonly refusing: boolean;
 }
 
-// Listener (the SECC's V2GTP server) is not simulated yet: optional here until simulator/net implements it.
+// Listener stays optional in the type (decorators may leave it out); createSimNetwork provides it (listener.ts).
 export interface SimNetwork extends Required<Omit<Network, "Listener">>, Pick<Network, "Listener"> {
   readonly faults: NetFaults;
   /** Number of live connections (for tests and leak checks). */
@@ -99,6 +100,7 @@ export function createSimNetwork(options: SimNetworkOptions): SimNetwork {
     WebSocketClient: webSocketClientClass(ctx),
     MQTTClient: mqttClientClass(ctx),
     HTTPClient: httpClientClass(ctx),
+    Listener: listenerClass(ctx),
     faults,
     get liveConnections() {
       return ctx.live.size;

@@ -1,6 +1,6 @@
 /**
  * Simulated UDP socket (ECMA-419 embedded:io/socket/udp shape) over node:dgram, bound to 127.0.0.1 unless
- * `address` says otherwise.
+ * `address` says otherwise (an IPv6 address, e.g. "::1" for the ISO 15118 SDP, makes it an IPv6 socket).
  *
  *  - Binding takes a hold until the socket is bound (a bind failure is posted as onError).
  *  - Each received datagram is posted as onReadable(packetsQueued); read() returns the next one.
@@ -33,13 +33,13 @@ export function udpClass(ctx: NetContext): new (options: UDPOptions) => UDP {
       const o = checkOptions(options, "UDP");
       checkPort(o.port, "port", true);
       checkString(o.address, "address", true);
-      if (o.address !== undefined && isIP(o.address as string) !== 4) throw new RangeError("address must be an IPv4 address");
+      if (o.address !== undefined && isIP(o.address as string) === 0) throw new RangeError("address must be an IP address");
       for (const cb of ["onReadable", "onError"]) checkCallback(o, cb);
       super(ctx, `udp ${(o.address as string | undefined) ?? "127.0.0.1"}:${(o.port as number | undefined) ?? 0}`);
       this.#options = options;
       this.open = true;
       this.settled = true;
-      const socket = dgram.createSocket("udp4");
+      const socket = dgram.createSocket(o.address !== undefined && isIP(o.address as string) === 6 ? "udp6" : "udp4");
       this.#socket = socket;
       this.ctx.live.add(this.target);
       this.takeConnectHold();
