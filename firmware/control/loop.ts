@@ -62,6 +62,11 @@ export class ControlLoop {
   private readonly k1: Contactor | null;
   private readonly pp: Proximity | null;
   private readonly curve: Array<[number, number]>;
+  /**
+   * Called after a tick in which the debounced pilot state or the written duty changed (the ISO 15118 SECC starts
+   * SLAC on 5 % with an EV present and resets on unplug). null: nobody listens.
+   */
+  onPilot: ((state: string, duty: number) => void) | null = null;
   /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
   readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0, resampleTicks: 0 };
   private nextDue = 0;
@@ -194,9 +199,11 @@ export class ControlLoop {
       this.lastC1 = out.contactor1;
       hw.writeContactor(1, out.contactor1);
     }
+    let pilotChanged = false;
     if (out.duty !== this.lastDuty) {
       this.lastDuty = out.duty;
       hw.pilot.write(out.duty);
+      pilotChanged = true;
     }
     if (out.phasesActive !== this.lastPhases) {
       this.lastPhases = out.phasesActive;
@@ -219,7 +226,9 @@ export class ControlLoop {
     if (out.state !== this.lastState) {
       this.lastState = out.state;
       hal.log.event("pilot", { state: out.state, high: inp.pilotHigh, low: inp.pilotLow });
+      pilotChanged = true;
     }
+    if (pilotChanged && this.onPilot !== null) this.onPilot(out.state, out.duty);
     if (this.arbiter.version !== this.lastLimitVersion) {
       this.lastLimitVersion = this.arbiter.version;
       const w = this.arbiter.winner;

@@ -81,7 +81,12 @@ export interface CoreConfig {
   overTemperatureHysteresisC: number;
   tethered: boolean;
   phaseSwitching: PhaseSwitchingConfig;
-  /** 5 % PWM mode (ISO 15118 high-level communication): the current is negotiated digitally. */
+  /**
+   * 5 % PWM mode (ISO 15118 high-level communication): the current is negotiated digitally. While it is on, 5 % is
+   * signalled as soon as an EV is plugged in (B/C/D) and nothing but the authorization is missing, so that SLAC and
+   * the session (which authorizes digitally) can run; the contactor still waits for the authorization. The SECC
+   * switches it at run time with ChargingCore.setHlc() (off: basic charging at the nominal duty after SLAC failed).
+   */
   hlc: boolean;
 }
 
@@ -220,7 +225,7 @@ export class ChargingCore {
   private readonly hotC: number;
   private readonly hotHystC: number;
   private readonly tethered: boolean;
-  private readonly hlc: boolean;
+  private hlc: boolean;
   private readonly psEnabled: boolean;
   private readonly psPauseMs: number;
   private readonly psHystA: number;
@@ -303,6 +308,19 @@ export class ChargingCore {
     this.psHystA = config.phaseSwitching.hysteresisA;
     this.psHoldMs = config.phaseSwitching.holdMs;
     this.psMax = config.phaseSwitching.maxSwitchesPerSession;
+  }
+
+  /**
+   * High-level communication on (5 % PWM) or off (basic charging at the nominal duty); takes effect at the next
+   * step. The SECC turns it off when SLAC fails with fallback "basic" and on again for the next session.
+   */
+  setHlc(on: boolean): void {
+    if (typeof on !== "boolean") throw new TypeError("setHlc(on: boolean)");
+    this.hlc = on;
+  }
+
+  get hlcMode(): boolean {
+    return this.hlc;
   }
 
   /** True from the moment an EV is seen (B, C or D) until it is unplugged (A). */
@@ -540,6 +558,7 @@ export class ChargingCore {
     let duty: number;
     if (perm) duty = PILOT_MINUS_12V;
     else if (ready) duty = this.hlc ? DUTY_HLC : this.dutyFor(allowed);
+    else if (this.hlc && plugged && !anyFault && available && !stopReq && this.ps === 0 && allowed >= min) duty = DUTY_HLC; // HLC before authorization
     else duty = PILOT_PLUS_12V;
     const signalled = ready ? (this.hlc ? allowed : duty === this.memoDuty ? this.memoSignal : currentForDuty(duty)) : 0;
     if (signalled !== this.signalled) {
