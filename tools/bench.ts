@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   rows.push(...(await (await import("./bench-network.js")).benchNetwork()));
   rows.push(...(await (await import("./bench-loadbalancing.js")).benchLoadBalancing()));
   rows.push(...(await (await import("./bench-telemetry.js")).benchTelemetry()));
+  rows.push(...(await (await import("./xs/bench-memory.js")).benchMemory()));
   for (const f of ["dist/firmware.js", "dist/xs-guest.js"]) {
     try {
       rows.push({ name: `bundle ${f}`, value: statSync(path.join(root, f)).size, unit: "bytes" });

@@ -312,6 +312,11 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
         return undefined;
       case "stats":
         return { requests: stats.requests, copiedBack: stats.copiedBack, instances: instances.size, timers: timers.size };
+      case "bridgeFootprint":
+        // The memory bench (tools/xs/bench-memory.ts): counts of the bridge's own objects; {clone:true} keeps a
+        // copy of them alive (so the live slots it adds are the bridge's share), {clone:false} drops it.
+        bridgeCopy = msg.clone === true ? cloneBridge(hal) : null;
+        return bridgeCounts(hal);
       default: {
         const op = msg.op as string;
         const fn = extra?.[op];
@@ -320,4 +325,103 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
       }
     }
   }
+}
+
+// ---- the memory bench's view of the bridge (op "bridgeFootprint") ----
+
+let bridgeCopy: unknown = null;
+
+/** How many objects the bridge itself holds in XS (stand-ins, prototypes and their members, callbacks, timers). */
+function bridgeCounts(hal: Hal | undefined): Record<string, number> {
+  let protoMembers = 0;
+  for (const p of protos.values()) protoMembers += Object.getOwnPropertyNames(p).length;
+  let callbacks = 0;
+  for (const e of instances.values()) callbacks += Object.keys(e.cbs).length;
+  return {
+    instances: instances.size,
+    protos: protos.size,
+    protoMembers,
+    callbacks,
+    timers: timers.size,
+    ioClasses: hal ? Object.keys(hal.io).length : 0,
+    networkClasses: hal ? Object.keys(hal.network).length : 0,
+  };
+}
+
+/**
+ * A copy of the bridge's own state, built the way the bridge builds it: every prototype with its bridged
+ * methods and getters (one closure each), every stand-in with its id (WeakMap) and callback record (Map), the
+ * timer table, the Hal tree (board data, service stand-ins, timers service, one constructor per class).
+ * The firmware's own objects (the callbacks themselves, the firmware handle) are shared, not copied.
+ */
+function cloneBridge(hal: Hal | undefined): unknown {
+  const protoCopy = new Map<object, object>();
+  const copyProto = (p: object): object => {
+    let c = protoCopy.get(p);
+    if (c) return c;
+    c = {};
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (Object.getOwnPropertyDescriptor(p, name)!.get) {
+        Object.defineProperty(c, name, {
+          get(this: unknown): unknown {
+            return request({ op: "get", id: idOf(this), p: name });
+          },
+          configurable: true,
+        });
+      } else {
+        Object.defineProperty(c, name, {
+          value: function bridged(this: unknown, ...a: unknown[]): unknown {
+            return request({ op: "call", id: idOf(this), m: name, a }, a);
+          },
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+    protoCopy.set(p, c);
+    return c;
+  };
+  const protoMap = new Map<string, object>();
+  for (const [key, p] of protos) protoMap.set(key, copyProto(p));
+  const idMap = new WeakMap<object, number | string>();
+  const instMap = new Map<number, { obj: object; cbs: Record<string, (...args: unknown[]) => unknown> }>();
+  for (const [id, e] of instances) {
+    const obj = Object.create(copyProto(Object.getPrototypeOf(e.obj) as object)) as object;
+    idMap.set(obj, id);
+    instMap.set(id, { obj, cbs: { ...e.cbs } });
+  }
+  const timerMap = new Map<number, { cb: (id: number) => unknown; repeat: boolean }>();
+  for (const [id, t] of timers) timerMap.set(id, { cb: t.cb, repeat: t.repeat });
+  let halCopy: unknown = null;
+  if (hal) {
+    const svc = (o: object): object => {
+      const c = Object.create(copyProto(Object.getPrototypeOf(o) as object)) as object;
+      idMap.set(c, ids.get(o)!);
+      return c;
+    };
+    const io: Record<string, unknown> = {};
+    for (const cls of Object.keys(hal.io)) io[cls] = bridgedClass("io." + cls);
+    const network: Record<string, unknown> = {};
+    for (const cls of Object.keys(hal.network)) network[cls] = bridgedClass("network." + cls);
+    const t = hal.timers;
+    halCopy = {
+      board: decodeMessage(encodeMessage(hal.board)),
+      clock: svc(hal.clock),
+      timers: {
+        set(callback: (id: number) => unknown, delay: number, repeat?: number): number {
+          return t.set(callback, delay, repeat);
+        },
+        clear(id: number): void {
+          t.clear(id);
+        },
+      },
+      io,
+      storage: { flash: svc(hal.storage.flash), keyValue: svc(hal.storage.keyValue) },
+      crypto: svc(hal.crypto),
+      network,
+      system: svc(hal.system),
+      log: svc(hal.log),
+    };
+  }
+  return { protoMap, idMap, instMap, timerMap, halCopy };
 }

@@ -1,0 +1,40 @@
+/**
+ * The firmware's own RAM on the real XS engine stays within the ESP32 default pools with a margin
+ * (tools/xs/bench-memory.ts: firmware in xsnap behind the bridge, a full session against the embedded CSMS,
+ * live slots after GC at every command boundary and chunk bytes from XS snapshots, engine + bundle baseline and
+ * the bridge's own stand-ins subtracted). Deterministic counters only: a regression fails here.
+ */
+import test from "ava";
+import { ESP32_POOLS, measureMemory } from "../../tools/xs/bench-memory.js";
+
+/** The share of each ESP32 pool the firmware may use at its high-water: 80 % (20 % kept free). */
+const MARGIN = 0.8;
+
+test("XS: the firmware's live heap over a full OCPP session fits the ESP32 pools with 20 % to spare", async (t) => {
+  const r = await measureMemory();
+  const f = r.full;
+  // The session really happened: registered, one transaction with meter values, unplugged, no trips.
+  t.true(f.session.ok, f.session.problems.join("; "));
+  t.is(f.session.registration, "accepted");
+  t.is(f.session.transactions, 1);
+  t.true(f.session.meterValues >= 10, `${f.session.meterValues} MeterValues`);
+  t.is(f.session.interlockTrips, 0);
+  t.is(r.noOcpp.session.interlockTrips, 0);
+
+  const slotLimit = Math.floor(MARGIN * ESP32_POOLS.slots);
+  const chunkLimit = Math.floor(MARGIN * ESP32_POOLS.chunkBytes);
+  const hw = f.highWater.firmware;
+  t.log(`firmware: boot ${f.afterBoot.firmware.slots} slots / ${f.afterBoot.firmware.chunks} B, high-water ${hw.slots} / ${hw.chunks} B, after ${f.afterSession.firmware.slots} / ${f.afterSession.firmware.chunks} B`);
+  t.log(`OCPP stack after the session: ${r.ocpp.afterSession.slots} slots + ${r.ocpp.afterSession.chunks} chunk B`);
+  t.true(hw.slots <= slotLimit, `firmware high-water ${hw.slots} slots > ${slotLimit} (80 % of ${ESP32_POOLS.slots})`);
+  t.true(hw.chunks <= chunkLimit, `firmware high-water ${hw.chunks} chunk bytes > ${chunkLimit} (80 % of ${ESP32_POOLS.chunkBytes})`);
+  // At every command boundary (not only the 1 s samples): live slots minus the bridge's largest share stay in the pool
+  // with 10 % to spare (transients such as a connection being opened or a frame being answered).
+  const bridgeMax = Math.max(...f.samples.map((s) => s.bridge.slots));
+  t.true(f.liveSlotsMax - bridgeMax <= Math.floor(0.9 * ESP32_POOLS.slots), `live ${f.liveSlotsMax} - bridge ${bridgeMax} slots`);
+  // No growth from after the boot's high point to the end of the session beyond the session's own records.
+  t.true(f.afterSession.firmware.slots <= hw.slots);
+  // The OCPP stack's share is positive and accounted (full minus stub), and the stub session has no OCPP traffic.
+  t.true(r.ocpp.afterSession.slots > 0 && r.ocpp.afterSession.chunks > 0);
+  t.is(r.noOcpp.session.meterValues, 0);
+});

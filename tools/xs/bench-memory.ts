@@ -1,0 +1,433 @@
+/**
+ * The firmware's own RAM on the real XS engine, against the ESP32 default pools (4,928 slots, 78,848 chunk bytes).
+ *
+ * Method (deterministic counters only):
+ *  - The firmware runs in xsnap BEHIND THE BRIDGE (dist guest: firmware + tools/xs/guest.ts): the simulated
+ *    devices, the network and the embedded CSMS stay in Node; XS holds the firmware and the bridge's thin
+ *    stand-ins. A demo-like session: boot, BootNotification accepted by the embedded CSMS, plug, card,
+ *    authorize, charge with MeterValues (signed, ADE9000 meter IC driven over the bridged SPI), unplug,
+ *    StopTransaction answered.
+ *  - Slots: after EVERY host → XS command (timer, callback, start) the host runs XS's gc and reads
+ *    `currentHeapCount`, i.e. the live slots at every command boundary. The count at the end of a command,
+ *    before that gc, bounds the peak inside the command (nothing was freed since the previous gc): the
+ *    "in-command" figure, which also holds the bridge's own JSON/encoding garbage (none on the device).
+ *  - Chunk bytes: xsnap reports no chunk meter (`allocate` is the bytes xsnap mmapped for its arenas: 32 MB of
+ *    chunks reserved up front, so it never moves). XS's own snapshot writer runs a full GC and writes the live
+ *    chunks ("BLOC" atom) and slots ("HEAP" atom): the chunk bytes are read from a snapshot, once per virtual
+ *    second of the session and at each milestone. xsnap is a 64-bit build: a slot is 32 bytes there and 16 on the
+ *    ESP32, and chunks holding pointers/slots (array storage, chunk headers) are larger than on a 32-bit MCU: the
+ *    chunk figures are an upper bound for the device. Slot COUNTS are the same on both.
+ *  - Baseline: engine + evaluated bundle before start() (gc + snapshot), subtracted. On the device every firmware
+ *    module is preloaded (code, functions, classes, module-level constants live in flash), so the baseline is
+ *    not paid from the pools there; what start() and the session allocate is.
+ *  - Bridge share: the guest's op "bridgeFootprint" counts the bridge's objects and keeps a copy of them alive
+ *    (built the way the bridge builds them); the live slots / chunk bytes that copy adds are the bridge's share,
+ *    subtracted to give the firmware's own figures. (On the device the HAL's native instances also cost a few
+ *    slots each: the figures without the bridge are a slight under-estimate there, the ones with it an over-.)
+ *  - OCPP stack: the same session with the OCPP stack replaced at bundle time by a stub (ChargePoint16 accepts
+ *    every card locally and sends nothing; no transaction journal): its share is the difference of the
+ *    firmware's own live heap, full minus stub, after the session and at the high-water.
+ *
+ * `node build/tools/xs/bench-memory.js` prints the report as JSON; benchMemory() returns the bench rows.
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { BenchRow } from "./bench-xs.js";
+
+const here = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(here), "../../..");
+
+/** ESP32 default XS pools (manifest.json `creation`). */
+export const ESP32_POOLS = { slots: 4_928, slotBytes: 16, chunkBytes: 78_848 } as const;
+
+/** The session: the demo's board and EV, MeterValues every 10 s, a 2-minute charge. */
+export const MEMORY_SCENARIO = {
+  name: "xs-memory",
+  description: "Boot, register, an EV plugs in, a card is swiped, it charges with signed meter values, unplugs.",
+  seed: 42,
+  duration: "150s",
+  board: {
+    holdUpMs: 50,
+    meterIc: { chip: "ade9000", spi: { hz: 10_000_000, mode: 0, port: 1, select: 5 }, vFullScale: 800, iFullScale: 80 },
+  },
+  config: { signedMeterValues: true, meterValueSampleIntervalS: 10 },
+  ev: { batteryKWh: 60, initialSoc: 30, targetSoc: 90, maxCurrent: 32 },
+  events: [
+    { at: "5s", do: "plug" },
+    { at: "8s", do: "swipe", idTag: "DEMO-CARD-01" },
+    { at: "128s", do: "unplug" },
+  ],
+};
+
+export interface Footprint {
+  /** Live slots after GC. */
+  slots: number;
+  /** Live chunk bytes after GC (64-bit xsnap). */
+  chunks: number;
+}
+
+export interface BridgeCounts {
+  instances: number;
+  protos: number;
+  protoMembers: number;
+  callbacks: number;
+  timers: number;
+  ioClasses: number;
+  networkClasses: number;
+}
+
+export interface Sample {
+  /** Virtual ms. */
+  t: number;
+  label: string;
+  /** Above the baseline: firmware + bridge. */
+  total: Footprint;
+  /** The bridge's share at that moment. */
+  bridge: Footprint;
+  /** total − bridge. */
+  firmware: Footprint;
+  counts: BridgeCounts;
+}
+
+export interface VariantReport {
+  variant: "full" | "no-ocpp";
+  /** Engine + evaluated bundle before start() (absolute). */
+  baseline: Footprint & { slotSize: number };
+  samples: Sample[];
+  afterBoot: Sample;
+  afterSession: Sample;
+  /** Maxima over the samples (each field separately). */
+  highWater: { total: Footprint; firmware: Footprint };
+  /** Live slots after GC at every command boundary: maximum above the baseline (firmware + bridge). */
+  liveSlotsMax: number;
+  /**
+   * The largest count at the end of a command (start excluded) before its GC, above the baseline: bounds the
+   * peak inside the command (garbage included: what the heap needs if no GC ran inside a command).
+   */
+  inCommandSlotsMax: number;
+  /** The same for start() (parsing and validating the config, building every component). */
+  startInCommandSlots: number;
+  commands: number;
+  session: { ok: boolean; interlockTrips: number; transactions: number; meterValues: number; registration: string; problems: string[] };
+}
+
+export interface MemoryReport {
+  full: VariantReport;
+  noOcpp: VariantReport;
+  /** full − noOcpp, firmware's own share. */
+  ocpp: { afterSession: Footprint; highWater: Footprint };
+}
+
+export interface MemoryOptions {
+  /** Sample (gc + snapshot + bridge share) every this many virtual ms. Default 1,000. */
+  sampleMs?: number;
+  /** Only the full firmware (no OCPP-stub run). */
+  fullOnly?: boolean;
+}
+
+/** Runs the measurement in a child process (SES lockdown stays out of the caller's process). */
+export function measureMemory(options: MemoryOptions = {}): Promise<MemoryReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [here, "--child", JSON.stringify(options)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`bench-memory child exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop()!) as MemoryReport);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+const pct = (part: number, whole: number): string => `${Math.round((1000 * part) / whole) / 10} %`;
+
+/** The bench rows (tools/bench.ts). */
+export async function benchMemory(options: MemoryOptions = {}): Promise<BenchRow[]> {
+  const r = await measureMemory(options);
+  const f = r.full;
+  const b = f.afterBoot.firmware, h = f.highWater.firmware, e = f.afterSession.firmware;
+  const P = ESP32_POOLS;
+  const rows: BenchRow[] = [
+    { name: "XS firmware live heap after boot (bridge excluded, after GC)", value: b.slots, unit: "slots", note: `${thousands(b.chunks)} chunk bytes` },
+    { name: "XS firmware live heap high-water over a full session (sampled every 1 s, after GC)", value: h.slots, unit: "slots", note: `${thousands(h.chunks)} chunk bytes` },
+    { name: "XS firmware live heap after the session", value: e.slots, unit: "slots", note: `${thousands(e.chunks)} chunk bytes` },
+    {
+      name: "XS firmware + bridge: live slots max at any command boundary / in-command bound (before GC)",
+      value: f.liveSlotsMax,
+      unit: "slots",
+      note: `in-command <= ${thousands(f.inCommandSlotsMax)}, start() ${thousands(f.startInCommandSlots)} (garbage incl. bridge encoding)`,
+    },
+    {
+      name: "XS bridge stand-ins' own share after the session (excluded above)",
+      value: f.afterSession.bridge.slots,
+      unit: "slots",
+      note: `${thousands(f.afterSession.bridge.chunks)} chunk bytes; ${f.afterSession.counts.instances} instances, ${f.afterSession.counts.protoMembers} bridged members, ${f.afterSession.counts.timers} timers`,
+    },
+    {
+      name: "XS OCPP stack heap after a full session (firmware full minus OCPP stub)",
+      value: r.ocpp.afterSession.slots * P.slotBytes + r.ocpp.afterSession.chunks,
+      unit: "bytes",
+      note: `${thousands(r.ocpp.afterSession.slots)} slots x 16 B + ${thousands(r.ocpp.afterSession.chunks)} chunk B; high-water ${thousands(r.ocpp.highWater.slots)} slots + ${thousands(r.ocpp.highWater.chunks)} B; peer reference ~22 KB`,
+    },
+    {
+      name: "XS room left in the ESP32 slot pool (4,928) at the firmware's high-water",
+      value: P.slots - h.slots,
+      unit: "slots",
+      note: `${pct(P.slots - h.slots, P.slots)} free`,
+    },
+    {
+      name: "XS room left in the ESP32 chunk pool (78,848 B) at the firmware's high-water",
+      value: P.chunkBytes - h.chunks,
+      unit: "bytes",
+      note: `${pct(P.chunkBytes - h.chunks, P.chunkBytes)} free (64-bit chunk sizes: an upper bound)`,
+    },
+  ];
+  return rows;
+}
+
+// ---------------------------------------------------------------- child
+
+type XsFirmwareT = import("./host.js").XsFirmware;
+interface SnapshotWorker {
+  makeSnapshotStream(description?: string): AsyncIterable<Uint8Array>;
+}
+
+/** Live chunk bytes and slots from an XS snapshot (it runs a full GC first). */
+async function snapshotFootprint(xs: XsFirmwareT): Promise<Footprint & { slotSize: number }> {
+  const worker = (xs as unknown as { worker: SnapshotWorker }).worker;
+  const parts: Uint8Array[] = [];
+  for await (const part of worker.makeSnapshotStream("memory")) parts.push(part);
+  const buf = Buffer.concat(parts);
+  if (buf.toString("latin1", 4, 8) !== "XS_M") throw new Error("snapshot: not an XS machine");
+  let slotSize = 0, chunks = -1, heap = -1;
+  for (let at = 8; at + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(at);
+    const type = buf.toString("latin1", at + 4, at + 8);
+    if (type === "VERS") slotSize = buf[at + 11]!;
+    else if (type === "BLOC") chunks = size - 8;
+    else if (type === "HEAP") heap = size - 8;
+    if (size < 8) break;
+    at += size;
+  }
+  if (chunks < 0 || heap < 0 || slotSize <= 0) throw new Error("snapshot: BLOC/HEAP/VERS atoms not found");
+  return { chunks, slots: heap / slotSize, slotSize };
+}
+
+const minus = (a: Footprint, b: Footprint): Footprint => ({ slots: a.slots - b.slots, chunks: a.chunks - b.chunks });
+
+/**
+ * The OCPP stack replaced by a stub (accepts every card locally, sends nothing; no transaction journal), or, with
+ * `without`, the full firmware minus one OCPP 1.6 feature module (features/index.ts FEATURES filtered).
+ */
+async function bundleVariant(outFile: string, without?: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const version = /FIRMWARE_VERSION = ("[^"]*")/.exec(await readFile(path.join(root, "firmware/ocpp/v16/charge-point.ts"), "utf8"))?.[1] ?? '"0"';
+  const stubs: Record<string, string> = {
+    "charge-point": `export const FIRMWARE_VERSION = ${version};
+export class ChargePoint16 {
+  constructor() { this.registration = "none"; this.rpc = { state: "stub" }; this.tx = { length: 0, transactionId() { return null; } }; this.authorizer = (idTag, done) => done(true, "local stub"); }
+  start() {}
+  stop() {}
+}`,
+    open: `export function openTxJournal() { return null; }`,
+    features: `import { FEATURES as ALL } from ${JSON.stringify(path.join(root, "firmware/ocpp/v16/features/index.ts"))};
+export const FEATURES = ALL.filter((f) => f.name !== ${JSON.stringify(without ?? "")});`,
+  };
+  const file = path.resolve(root, outFile);
+  await build({
+    bundle: true,
+    platform: "neutral",
+    target: "es2022",
+    format: "iife",
+    outfile: file,
+    legalComments: "none",
+    logLevel: "silent",
+    absWorkingDir: root,
+    stdin: {
+      contents:
+        `import { start } from ${JSON.stringify(path.join(root, "firmware/main.ts"))};\n` +
+        `import { installGuest } from ${JSON.stringify(path.join(root, "tools/xs/guest.ts"))};\n` +
+        `installGuest(start);\n`,
+      resolveDir: root,
+      sourcefile: "xs-memory-entry.ts",
+      loader: "ts",
+    },
+    plugins: [
+      {
+        name: "no-ocpp",
+        setup(b) {
+          if (without !== undefined) {
+            b.onResolve({ filter: /^\.\/features\/index\.js$/ }, (a) =>
+              a.importer.endsWith("charge-point.ts") ? { path: "features", namespace: "ocpp-stub" } : undefined,
+            );
+          } else {
+            b.onResolve({ filter: /^\.\/ocpp\/(v16\/charge-point|transactions\/open)\.js$/ }, (a) => ({
+              path: a.path.includes("charge-point") ? "charge-point" : "open",
+              namespace: "ocpp-stub",
+            }));
+          }
+          b.onLoad({ filter: /.*/, namespace: "ocpp-stub" }, (a) => ({ contents: stubs[a.path]!, loader: "js", resolveDir: root }));
+        },
+      },
+    ],
+  });
+  return file;
+}
+
+async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs: number, endMs?: number): Promise<VariantReport> {
+  const { XsFirmware } = await import("./host.js");
+  const { Simulation } = (await import(path.join(root, "build/simulator/simulation.js"))) as typeof import("../../simulator/simulation.js");
+  const { parseScenario } = (await import(path.join(root, "build/simulator/scenario.js"))) as typeof import("../../simulator/scenario.js");
+  const scenario = parseScenario(JSON.stringify(MEMORY_SCENARIO), "xs-memory");
+  const sim = await Simulation.create({ scenario, recordHal: false, keepTrace: true });
+  let xs: XsFirmwareT | null = null;
+  let baseline: (Footprint & { slotSize: number }) | null = null;
+  let liveMax = 0, inCommandMax = 0, startInCommand = 0, commands = 0, boots = 0;
+  const samples: Sample[] = [];
+
+  const sample = async (label: string): Promise<Sample> => {
+    const x = xs!;
+    const snap = await snapshotFootprint(x);
+    const counts = (await x.command({ op: "bridgeFootprint", clone: true })) as BridgeCounts;
+    const withCopy = await snapshotFootprint(x);
+    await x.command({ op: "bridgeFootprint", clone: false });
+    const total = minus(snap, baseline!);
+    const bridge = minus(withCopy, snap);
+    const s: Sample = { t: sim.scheduler.now, label, total, bridge, firmware: minus(total, bridge), counts };
+    samples.push(s);
+    return s;
+  };
+
+  await sim.start(async (hal, config) => {
+    if (++boots > 1) throw new Error("bench-memory: the firmware rebooted");
+    const x = await XsFirmware.launch({ bundle, name: `xs-memory-${variant}`, stdout: "ignore", historyLimit: 0 });
+    xs = x;
+    x.attach(hal);
+    baseline = await snapshotFootprint(x);
+    // After every command: a full GC, so each count is the live set at a command boundary.
+    const command = x.command.bind(x);
+    x.command = async (message: Record<string, unknown>, kind?: string): Promise<unknown> => {
+      const v = await command(message, kind);
+      if (message.op === "bridgeFootprint") return v;
+      commands++;
+      const before = x.meters.heapCount - baseline!.slots;
+      const live = (await x.gc()).currentHeapCount - baseline!.slots;
+      if (message.op === "start") startInCommand = before;
+      else if (before > inCommandMax) inCommandMax = before;
+      if (live > liveMax) liveMax = live;
+      return v;
+    };
+    await x.start(config);
+    return {
+      stop: () => (x.isClosed ? undefined : x.stop()),
+      status: () => null,
+    };
+  });
+  const afterBoot = await sample("after boot");
+  const end = endMs ?? sim.scenario.durationMs;
+  for (let t = sampleMs; t <= end; t += sampleMs) {
+    await sim.scheduler.run(t);
+    await sample(`${t / 1000} s`);
+  }
+  const st = (await xs!.status()) as { ocpp: { registration: string } };
+  const afterSession = await sample("after session");
+  const result = sim.result();
+  const meterValues = sim.trace.events.filter((e) => {
+    const f = (e as { kind: string; frame?: unknown }).frame;
+    return (e as { kind: string }).kind === "ocpp" && Array.isArray(f) && f[0] === 2 && f[2] === "MeterValues";
+  }).length;
+  await xs!.close();
+  await sim.close();
+  const hw = (pick: (s: Sample) => Footprint): Footprint => ({
+    slots: Math.max(...samples.map((s) => pick(s).slots)),
+    chunks: Math.max(...samples.map((s) => pick(s).chunks)),
+  });
+  return {
+    variant,
+    baseline: baseline!,
+    samples,
+    afterBoot,
+    afterSession,
+    highWater: { total: hw((s) => s.total), firmware: hw((s) => s.firmware) },
+    liveSlotsMax: liveMax,
+    inCommandSlotsMax: inCommandMax,
+    startInCommandSlots: startInCommand,
+    commands,
+    session: {
+      ok: result.ok,
+      interlockTrips: result.interlockTrips,
+      transactions: (result as unknown as { sessions?: unknown[] }).sessions?.length ?? 0,
+      meterValues,
+      registration: st.ocpp.registration,
+      problems: (result as unknown as { problems?: string[] }).problems ?? [],
+    },
+  };
+}
+
+async function child(options: MemoryOptions): Promise<MemoryReport> {
+  await import("@endo/init");
+  const { bundleXsGuest } = await import("../bundle.js");
+  const sampleMs = options.sampleMs ?? 1_000;
+  const full = await runVariant("full", (await bundleXsGuest(root, { outFile: "build/xs-memory/full.js" })).file, sampleMs);
+  const noOcpp = options.fullOnly ? full : await runVariant("no-ocpp", await bundleVariant("build/xs-memory/no-ocpp.js"), sampleMs);
+  return {
+    full,
+    noOcpp,
+    ocpp: {
+      afterSession: minus(full.afterSession.firmware, noOcpp.afterSession.firmware),
+      highWater: minus(full.highWater.firmware, noOcpp.highWater.firmware),
+    },
+  };
+}
+
+/**
+ * `--features`: the boot-time cost of each OCPP 1.6 feature module: the firmware's own live heap 4 s after boot
+ * (registered, idle), full minus the same firmware without that one feature.
+ */
+async function featuresChild(): Promise<Record<string, Footprint>> {
+  await import("@endo/init");
+  const { bundleXsGuest } = await import("../bundle.js");
+  const endMs = 4_000;
+  const full = await runVariant("full", (await bundleXsGuest(root, { outFile: "build/xs-memory/full.js" })).file, endMs, endMs);
+  const { FEATURES } = (await import(path.join(root, "build/firmware/ocpp/v16/features/index.js"))) as { FEATURES: Array<{ name: string }> };
+  const out: Record<string, Footprint> = { "(whole firmware, bridge excluded)": full.afterSession.firmware };
+  for (const { name } of FEATURES) {
+    try {
+      const v = await runVariant("full", await bundleVariant(`build/xs-memory/without-${name}.js`, name), endMs, endMs);
+      out[name] = minus(full.afterSession.firmware, v.afterSession.firmware);
+    } catch (e) {
+      out[name] = { slots: NaN, chunks: NaN };
+      process.stderr.write(`without ${name}: ${(e as Error).message}\n`);
+    }
+  }
+  return out;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === here) {
+  const opts = process.argv[3] ? (JSON.parse(process.argv[3]) as MemoryOptions) : {};
+  const run: Promise<unknown> =
+    process.argv[2] === "--child"
+      ? child(opts)
+      : process.argv[2] === "--rows"
+        ? benchMemory(opts)
+        : process.argv[2] === "--features"
+          ? featuresChild()
+          : measureMemory(opts);
+  run.then(
+    (r) => process.stdout.write(JSON.stringify(r) + "\n"),
+    (e: unknown) => {
+      process.stderr.write(String(e instanceof Error ? e.stack : e) + "\n");
+      process.exit(1);
+    },
+  );
+}
