@@ -3,7 +3,9 @@
  * models) in the same XS engine, on a synchronous virtual-time queue, so a control tick is measured
  * without the bridge. Bundled by tools/xs/bench-xs.ts into dist/xs-bench.js; driven through
  * handleCommand with JSON-over-wire commands:
- *   {op:"start", config, ev?}  build world + HAL, start the firmware
+ *   {op:"start", config, ev?, leakEveryTicks?}  build world + HAL, start the firmware (leakEveryTicks: the
+ *                              harness retains one small object every that many control ticks: a deliberate
+ *                              leak, so that the alloc test can show its check catches one)
  *   {op:"plug", ev?} / {op:"unplug"}
  *   {op:"run", ms}             run every event for `ms` virtual ms
  *   {op:"toTick"}              run events up to the next control-loop tick (and integrate the physics to it),
@@ -275,6 +277,11 @@ export function installGuest(start: StartFunction): void {
   let capture = false;
   let pendingTick: (() => unknown) | null = null;
   let ticks = 0;
+  /** set() calls on the "meter" key-value namespace: the energy registers' commits (firmware/metering/energy.ts). */
+  let meterSets = 0;
+  /** Leak injection (start {leakEveryTicks}): the alloc test's proof that its check sees a leak. */
+  let leakEveryTicks = 0;
+  const leaked: object[] = [];
   let logs = 0;
   let observed = 0;
   /** CALLs the in-XS CSMS answered. */
@@ -418,7 +425,19 @@ export function installGuest(start: StartFunction): void {
           return new MemoryFlash(p, 4096);
         },
       },
-      keyValue: { open: (o: { path: string }): KeyValue => kv.open(o) },
+      keyValue: {
+        open(o: { path: string }): KeyValue {
+          const store = kv.open(o);
+          if (o.path !== "meter") return store;
+          // Counts the energy commits (the wrapper is made once, at open: nothing allocated per set).
+          const set = store.set;
+          store.set = function (key: string, value: string): void {
+            set.call(store, key, value);
+            meterSets++;
+          };
+          return store;
+        },
+      },
     };
     device = new DeviceHal({
       queue,
@@ -448,6 +467,7 @@ export function installGuest(start: StartFunction): void {
           const cb = isLoop
             ? (id: number): unknown => {
                 ticks++;
+                if (leakEveryTicks > 0 && ticks % leakEveryTicks === 0) leaked.push({ ticks });
                 if (capture) {
                   pendingTick = () => callback(id);
                   queue.stopped = true;
@@ -490,6 +510,7 @@ export function installGuest(start: StartFunction): void {
       if (m.profile === true) profileClasses();
       const net = m.net as NetSchedule | undefined;
       if (net !== undefined && !(net.periodMs > 0 && net.onlineMs >= 0 && net.onlineMs <= net.periodMs)) throw new RangeError("bench: bad net schedule");
+      leakEveryTicks = typeof m.leakEveryTicks === "number" ? m.leakEveryTicks : 0;
       build({ freeCharging: true, ...((m.config as Record<string, unknown>) ?? {}) }, (m.seed as number) ?? 1, m.split === true, net ?? null);
       return undefined;
     },
@@ -572,6 +593,7 @@ export function installGuest(start: StartFunction): void {
         observed,
         csmsCalls,
         connecting,
+        meterSets,
         interlockTrips: world!.interlockTrips,
         forbiddenCloses: world!.forbiddenCloses,
         contactor: world!.coil(0),

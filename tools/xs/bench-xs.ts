@@ -11,6 +11,7 @@
  * `node build/tools/xs/bench-xs.js` prints the rows as JSON.
  */
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -94,8 +95,9 @@ async function toCharging(
   split: boolean,
   net: typeof BENCH_NET | null,
   track: (m: { currentHeapCount: number }) => void,
+  leakEveryTicks = 0,
 ): Promise<number> {
-  track(await xs.commandMeters({ op: "start", config, split, ...(net ? { net } : {}) }));
+  track(await xs.commandMeters({ op: "start", config, split, ...(net ? { net } : {}), ...(leakEveryTicks > 0 ? { leakEveryTicks } : {}) }));
   track(await xs.commandMeters({ op: "run", ms: 2_000 }));
   track(await xs.commandMeters({ op: "plug", ev: {} }));
   let liveMax = 0;
@@ -151,6 +153,11 @@ export interface AllocResult {
   checkpoints: number[];
   /** Transaction messages queued (firmware status) at each checkpoint. */
   queuedAt: number[];
+  /**
+   * set() calls on the "meter" key-value namespace (energy register commits) so far, at each checkpoint: the
+   * periodic commit (every 15 min while energy flows) must fall inside the measured window.
+   */
+  meterSetsAt: number[];
   every: number;
   warmupTicks: number;
   interlockTrips: number;
@@ -173,6 +180,8 @@ export interface AllocOptions {
   warmupTicks?: number;
   /** Online periods (BENCH_NET) instead of offline throughout. */
   online?: boolean;
+  /** Deliberate leak: the bench harness retains one small object every that many ticks (proves the check). */
+  leakEveryTicks?: number;
 }
 
 /** In the child: the alloc run (test/xs/alloc.test.ts). */
@@ -180,13 +189,15 @@ async function allocChild(options: AllocOptions): Promise<AllocResult> {
   await import("@endo/init");
   const { XsFirmware } = await import("./host.js");
   const { bundleFirmware } = await import("../bundle.js");
-  const bench = await bundleFirmware(root, { format: "iife", guest: "tools/xs/bench-guest.ts", outFile: "dist/xs-bench.js" });
-  const xs = await XsFirmware.launch({ bundle: bench.file, name: "xs-alloc", stdout: "ignore", historyLimit: 0 });
+  // A bundle of its own: the alloc tests run side by side, and one child must not read a bundle another rewrites.
+  const bench = await bundleFirmware(root, { format: "iife", guest: "tools/xs/bench-guest.ts", outFile: `dist/xs-alloc-${process.pid}.js` });
+  const xs = await XsFirmware.launch({ bundle: bench.file, name: "xs-alloc", stdout: "ignore", historyLimit: 0 }).finally(() => rm(bench.file, { force: true }));
   const noop = () => undefined;
   const ticks = options.ticks ?? 100_000;
   const every = options.every ?? 10_000;
   const queued = async (): Promise<number> => ((await xs.command({ op: "status" })) as { ocpp: { queued: number } }).ocpp.queued;
-  await toCharging(xs, { ...BENCH_CONFIG }, false, options.online ? BENCH_NET : null, noop);
+  const meterSets = async (): Promise<number> => ((await xs.command({ op: "stats" })) as { meterSets: number }).meterSets;
+  await toCharging(xs, { ...BENCH_CONFIG }, false, options.online ? BENCH_NET : null, noop, options.leakEveryTicks ?? 0);
   let warmupTicks = options.warmupTicks ?? (options.online ? WARMUP_TICKS : 0);
   let heap: number;
   if (warmupTicks > 0) heap = await runTicks(xs, warmupTicks, 10, noop, true);
@@ -202,9 +213,11 @@ async function allocChild(options: AllocOptions): Promise<AllocResult> {
   }
   const checkpoints = [heap];
   const queuedAt = [await queued()];
+  const meterSetsAt = [await meterSets()];
   for (let done = 0; done < ticks; done += every) {
     checkpoints.push(await runTicks(xs, Math.min(every, ticks - done), 10, noop, true));
     queuedAt.push(await queued());
+    meterSetsAt.push(await meterSets());
   }
   const st = (await xs.command({ op: "stats" })) as { contactor: number; interlockTrips: number; csmsCalls: number };
   const status = (await xs.command({ op: "status" })) as { ocpp: { queued: number; registration: string } };
@@ -212,6 +225,7 @@ async function allocChild(options: AllocOptions): Promise<AllocResult> {
   return {
     checkpoints,
     queuedAt,
+    meterSetsAt,
     every,
     warmupTicks,
     interlockTrips: st.interlockTrips,
