@@ -17,6 +17,10 @@ test("committed grammars == generator output from the XSDs", (t) => {
     if (!existsSync(XSD)) continue;
     const g = generate(spec, XSD);
     t.is(g.source, readFileSync(file, "utf8"), `${spec.id} is stale: npm run gen:exi`);
+    if (g.fastSource !== undefined) {
+      const fast = path.join(root, "firmware/iso15118/exi/grammars", `${spec.id}.fast.ts`);
+      t.is(g.fastSource, readFileSync(fast, "utf8"), `${spec.id}.fast is stale: npm run gen:exi`);
+    }
     t.deepEqual(g.stats.warnings, [], spec.id);
   }
 });

@@ -74,6 +74,10 @@ export class ExiDecoder {
   private state = -1;
   /** Bytes of the stream the last decode() consumed (padding included; trailing bytes are ignored). */
   consumed = 0;
+  /** Use the grammar's generated straight-line codec for the hot messages (false: the generic codec only). */
+  useFast = true;
+  /** The last decode() was done by the straight-line codec. */
+  fastHit = false;
 
   constructor(readonly limits: ExiLimits = DEFAULT_LIMITS) {}
 
@@ -83,6 +87,18 @@ export class ExiDecoder {
 
   decode(grammar: ExiGrammar, bytes: Uint8Array): ExiDocument {
     if (bytes.length > this.limits.maxInputBytes) throw new ExiError(`stream of ${bytes.length} bytes exceeds ${this.limits.maxInputBytes}`, 0);
+    const f = grammar.fast;
+    if (f !== undefined && this.useFast && this.limits.maxDepth >= f.maxDepth && this.limits.maxNodes >= f.maxNodes) {
+      try {
+        const doc = f.decode(bytes, this.limits);
+        this.consumed = f.consumed();
+        this.fastHit = true;
+        return doc;
+      } catch {
+        // not a hot message, or not one the fast path covers: the generic decoder below decides
+      }
+    }
+    this.fastHit = false;
     this.g = grammar;
     this.t = grammar.table;
     this.strings = null;
@@ -279,6 +295,10 @@ export class ExiEncoder {
   private t!: number[];
   private depth = 0;
   private state = -1;
+  /** Use the grammar's generated straight-line codec for the hot messages (false: the generic codec only). */
+  useFast = true;
+  /** The last encode was done by the straight-line codec. */
+  fastHit = false;
 
   constructor(readonly limits: ExiLimits = DEFAULT_LIMITS) {}
 
@@ -294,6 +314,15 @@ export class ExiEncoder {
     this.state = -1;
     const w = this.w;
     w.reset();
+    const f = grammar.fast;
+    if (f !== undefined && this.useFast && this.limits.maxDepth >= f.maxDepth) {
+      if (f.encode(doc, w, this.limits)) {
+        this.fastHit = true;
+        return w.view();
+      }
+      w.reset();
+    }
+    this.fastHit = false;
     if (!isObject(doc)) this.fail("document must be an object with one key (the root element)");
     let root: string | undefined;
     for (const k in doc) {

@@ -3,6 +3,24 @@
  * a state at offset s is [width, nProds, cntMax, exhaustedOffset, labelIndex] followed by nProds productions
  * [kind|flags, qname, arg, next]; state ids are table offsets.
  */
+import type { BitWriter } from "./bits.js";
+import type { ExiLimits, ExiObject } from "./codec.js";
+
+/**
+ * A generated straight-line codec of a grammar's hot messages (grammars/<id>.fast.ts). decode() throws (anything)
+ * and encode() returns false for whatever it does not cover: the generic codec then redoes the message.
+ */
+export interface ExiFast {
+  decode(bytes: Uint8Array, limits: ExiLimits): ExiObject;
+  /** Bytes the last successful decode() used. */
+  consumed(): number;
+  /** Encodes into w (reset, position 0); false: not covered (w.pos = the bits it touched). */
+  encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean;
+  /** The fast path runs only when the limits allow its deepest nesting and largest message. */
+  maxDepth: number;
+  maxNodes: number;
+}
+
 export interface ExiGrammar {
   id: string;
   /** Offset of the DocContent state. */
@@ -18,6 +36,8 @@ export interface ExiGrammar {
   table: number[];
   /** State labels for error messages. */
   labels: string[];
+  /** The straight-line codec of the hot messages, when generated. */
+  fast?: ExiFast;
 }
 
 /** Production kinds (low 4 bits). */

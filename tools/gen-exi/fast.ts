@@ -1,0 +1,532 @@
+/**
+ * Specialised straight-line EXI codecs for the hot V2G messages, generated from the same grammar tables as the
+ * generic codec (tools/gen-exi/main.ts): one decode and one encode function per complex type reachable from the
+ * document root, each state of the type's grammar a block of constant-width reads/writes and constant event codes.
+ *
+ * The fast path covers what the hot messages use: acyclic type grammars (no repeated elements, no occurrence
+ * counters), no wildcards, the root element only. Anything else (another message, a Signature, a profile array,
+ * a string-table hit, a truncated stream, a value the fast path does not handle, a limit) throws BAIL and the
+ * generic, table-driven codec redoes the whole message: it then produces the result or the exact ExiError.
+ * So the fast path may only ever succeed where the generic codec would succeed with the same result.
+ */
+import { bitsFor } from "./grammar.js";
+
+export interface GrammarData {
+  id: string;
+  doc: number;
+  names: string[];
+  dts: number[];
+  enums: string[][];
+  table: number[];
+}
+
+// mirrored from firmware/iso15118/exi/grammar.ts
+const P_EE = 0, P_SE = 1, P_SE_SIMPLE = 2, P_AT = 3, P_CH = 4;
+const P_KIND = 15, F_ANYFLAG = 16 | 32 | 64;
+const D_STRING = 0, D_BINARY = 1, D_BOOLEAN = 2, D_NBIT = 3, D_UINT = 4, D_INT = 5, D_ENUM = 6;
+const S_HEADER = 5;
+
+/** The hot messages per grammar (Body children): the request/response pairs of the charging loop. */
+export const HOT_MESSAGES: Readonly<Record<string, readonly string[]>> = {
+  din: ["CurrentDemandReq", "CurrentDemandRes", "ChargingStatusReq", "ChargingStatusRes", "PowerDeliveryReq", "PowerDeliveryRes"],
+  iso2: ["CurrentDemandReq", "CurrentDemandRes", "ChargingStatusReq", "ChargingStatusRes", "PowerDeliveryReq", "PowerDeliveryRes"],
+};
+
+interface Prod {
+  kf: number;
+  kind: number;
+  q: number;
+  arg: number;
+  next: number;
+  code: number;
+}
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const prop = (o: string, k: string): string => (IDENT.test(k) ? `${o}.${k}` : `${o}[${JSON.stringify(k)}]`);
+const mask = (n: number): number => (n >= 31 ? 0x7fffffff : (1 << n) - 1);
+
+export function generateFast(g: GrammarData, root: string, hot: readonly string[]): string {
+  const t = g.table;
+  const width = (s: number): number => t[s]!;
+  const prods = (s: number): Prod[] => {
+    const out: Prod[] = [];
+    for (let c = 0; c < t[s + 1]!; c++) {
+      const p = s + S_HEADER + c * 4;
+      out.push({ kf: t[p]!, kind: t[p]! & P_KIND, q: t[p + 1]!, arg: t[p + 2]!, next: t[p + 3]!, code: c });
+    }
+    return out;
+  };
+  const excluded = (q: number): boolean => {
+    const n = g.names[q]!;
+    return /(Req|Res)$/.test(n) && !hot.includes(n);
+  };
+
+  // ---- which type grammars get functions
+  interface TypeFn {
+    start: number;
+    states: number[];
+    ok: boolean;
+  }
+  const types = new Map<number, TypeFn>();
+  const analyse = (start: number): TypeFn => {
+    let tf = types.get(start);
+    if (tf) return tf;
+    tf = { start, states: [], ok: true };
+    types.set(start, tf);
+    // states of this type grammar, topological order (fails on cycles)
+    const mark = new Map<number, number>(); // 1 = on stack, 2 = done
+    const post: number[] = [];
+    const visit = (s: number): void => {
+      const m = mark.get(s);
+      if (m === 1) {
+        tf!.ok = false;
+        return;
+      }
+      if (m === 2) return;
+      mark.set(s, 1);
+      if (t[s + 2] !== 0) tf!.ok = false;
+      for (const p of prods(s)) {
+        if (p.kf & F_ANYFLAG) tf!.ok = false;
+        if (p.kind !== P_EE) visit(p.next);
+      }
+      mark.set(s, 2);
+      post.push(s);
+    };
+    visit(start);
+    tf.states = post.reverse();
+    if (!tf.ok) return tf;
+    for (const s of tf.states)
+      for (const p of prods(s)) if (p.kind === P_SE && !excluded(p.q)) analyse(p.arg);
+    return tf;
+  };
+  const docProds = prods(g.doc);
+  const rootProd = docProds.find((p) => g.names[p.q] === root && p.kind === P_SE);
+  if (!rootProd) throw new Error(`${g.id}: no complex root ${root}`);
+  const rootType = analyse(rootProd.arg);
+  if (!rootType.ok) throw new Error(`${g.id}: root type not acyclic`);
+  const supported = (start: number): boolean => types.get(start)?.ok === true;
+
+  // ---- static bounds: depth, values (nodes), fixed bits of an encoding
+  const memo = new Map<number, { depth: number; nodes: number; bits: number }>();
+  const dtBits = (dt: number): number => {
+    const k = g.dts[dt * 4]!;
+    if (k === D_NBIT) return g.dts[dt * 4 + 1]!;
+    if (k === D_BOOLEAN) return 1;
+    if (k === D_ENUM) return bitsFor(g.enums[g.dts[dt * 4 + 1]!]!.length);
+    return 65; // sign + uint (8 groups); binary/string length (their data is checked by the helpers)
+  };
+  const bounds = (start: number): { depth: number; nodes: number; bits: number } => {
+    const m = memo.get(start);
+    if (m) return m;
+    const tf = types.get(start)!;
+    let depth = 1;
+    const best = new Map<number, { nodes: number; bits: number }>();
+    for (const s of [...tf.states].reverse()) {
+      let nodes = 0;
+      let bits = 0;
+      for (const p of prods(s)) {
+        let pn = 0;
+        let pb = width(s);
+        if (p.kind !== P_EE) {
+          const after = best.get(p.next)!;
+          pn = 1 + after.nodes;
+          pb += after.bits;
+          if (p.kind === P_SE) {
+            if (supported(p.arg) && !excluded(p.q)) {
+              const c = bounds(p.arg);
+              pn += c.nodes;
+              pb += c.bits;
+              depth = Math.max(depth, 1 + c.depth);
+            }
+          } else pb += dtBits(p.arg) + (p.kind === P_SE_SIMPLE ? 2 : 0);
+        }
+        nodes = Math.max(nodes, pn);
+        bits = Math.max(bits, pb);
+      }
+      best.set(s, { nodes, bits });
+    }
+    const r = { depth, nodes: best.get(start)!.nodes, bits: best.get(start)!.bits };
+    memo.set(start, r);
+    return r;
+  };
+  const rb = bounds(rootType.start);
+  const reserve = Math.ceil((rb.bits + 8 + width(g.doc)) / 8) + 16;
+
+  // ---- enumerations used
+  const enumLists = new Set<number>();
+  const out: string[] = [];
+  const emit = (s: string): void => {
+    out.push(s);
+  };
+
+  // inline reads / writes of n constant bits at the module cursor
+  const rd = (dst: string, n: number): string => {
+    if (n === 0) return `${dst} = 0;`;
+    if (n > 25) throw new Error(`read of ${n} bits`);
+    if (n <= 9) return `i = P >> 3; ${dst} = (((B[i]! << 8) | B[i + 1]!) >>> (${16 - n} - (P & 7))) & ${mask(n)}; P += ${n};`;
+    if (n <= 17) return `i = P >> 3; ${dst} = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (${24 - n} - (P & 7))) & ${mask(n)}; P += ${n};`;
+    return `i = P >> 3; ${dst} = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (${32 - n} - (P & 7))) & ${mask(n)}; P += ${n};`;
+  };
+  const wr = (expr: string, n: number): string => {
+    if (n === 0) return "";
+    if (expr === "0") return `Q += ${n};`;
+    if (n > 25) throw new Error(`write of ${n} bits`);
+    if (n <= 9) return `i = Q >> 3; y = (${expr}) << (${16 - n} - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += ${n};`;
+    if (n <= 17) return `i = Q >> 3; y = (${expr}) << (${24 - n} - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += ${n};`;
+    return `i = Q >> 3; y = (${expr}) << (${32 - n} - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += ${n};`;
+  };
+  const fixedDt = (dt: number): boolean => {
+    const k = g.dts[dt * 4]!;
+    return k === D_NBIT || k === D_BOOLEAN || k === D_ENUM;
+  };
+
+  /** Decoding of a fixed-width value already in x at bit offset `sh` (n bits): an expression, or a check + expression. */
+  const decFixed = (dt: number, raw: string): { check: string; value: string } => {
+    const k = g.dts[dt * 4]!;
+    const a = g.dts[dt * 4 + 1]!;
+    const b = g.dts[dt * 4 + 2]!;
+    const c = g.dts[dt * 4 + 3]!;
+    if (k === D_BOOLEAN) return { check: "", value: raw };
+    if (k === D_NBIT) {
+      const check = c - b < mask(a) ? `if (${raw} > ${c - b}) throw BAIL; ` : "";
+      return { check, value: b === 0 ? raw : `${raw} + ${b}` };
+    }
+    // enum
+    enumLists.add(a * 2 + (b ? 1 : 0));
+    const len = g.enums[a]!.length;
+    const check = len < 1 << bitsFor(len) ? `if (${raw} >= ${len}) throw BAIL; ` : "";
+    return { check, value: `EN${a}${b ? "n" : ""}[${raw}]!` };
+  };
+
+  // ---- decoder functions
+  const decodeType = (tf: TypeFn): void => {
+    const idx = new Map(tf.states.map((s, k) => [s, k]));
+    const L: string[] = [];
+    L.push(`function d${tf.start}(): ExiObject {`);
+    L.push(`  const o: ExiObject = {};`);
+    L.push(`  let s = 0, c = 0, i = 0, x = 0;`);
+    L.push(`  ${rd("c", width(tf.start))}`);
+    L.push(`  out: {`);
+    tf.states.forEach((s, k) => {
+      const ps = prods(s);
+      L.push(`    ${k === 0 ? "" : `if (s === ${k}) `}{`);
+      let first = true;
+      for (const p of ps) {
+        const cond = `${first ? "" : "else "}if (c === ${p.code})`;
+        first = false;
+        if (p.kind === P_EE) {
+          L.push(`      ${cond} break out;`);
+          continue;
+        }
+        const key = g.names[p.q]!;
+        const wn = width(p.next);
+        const to = `s = ${idx.get(p.next)!};`;
+        let body: string;
+        if (p.kind === P_SE) {
+          if (!supported(p.arg) || excluded(p.q)) body = "throw BAIL;";
+          else body = `${prop("o", key)} = d${p.arg}(); ${rd("c", wn)} ${to}`;
+        } else if (p.kind === P_SE_SIMPLE || p.kind === P_AT || p.kind === P_CH) {
+          const dst = p.kind === P_CH ? prop("o", "CONTENT") : prop("o", key);
+          const se = p.kind === P_SE_SIMPLE ? 1 : 0;
+          const dk = g.dts[p.arg * 4]!;
+          if (fixedDt(p.arg) && se + dtBits(p.arg) + se + wn <= 25) {
+            const n = dtBits(p.arg);
+            const total = se + n + se + wn;
+            const chk = se ? (1 << (total - 1)) | (1 << wn) : 0;
+            const f = decFixed(p.arg, "x");
+            body = `${rd("x", total)} ${chk ? `if ((x & ${chk}) !== 0) throw BAIL; ` : ""}c = x & ${mask(wn)}; x = (x >>> ${wn + se}) & ${mask(n)}; ${f.check}${dst} = ${f.value}; ${to}`;
+          } else {
+            const parts: string[] = [];
+            if (dk === D_INT) {
+              parts.push(rd("x", se + 1));
+              if (se) parts.push(`if (x > 1) throw BAIL;`);
+              parts.push(`${dst} = x === 1 ? -ru() - 1 : ru();`);
+            } else {
+              if (se) parts.push(`${rd("x", 1)} if (x !== 0) throw BAIL;`);
+              if (dk === D_UINT) parts.push(`${dst} = ru();`);
+              else if (dk === D_BINARY) parts.push(`${dst} = rhex();`);
+              else if (dk === D_STRING) parts.push(`${dst} = rstr();`);
+              else if (fixedDt(p.arg)) {
+                const f = decFixed(p.arg, "x");
+                parts.push(`${rd("x", dtBits(p.arg))} ${f.check}${dst} = ${f.value};`);
+              } else parts.push("throw BAIL;");
+            }
+            if (se) parts.push(`${rd("c", 1 + wn)} if (c >>> ${wn} !== 0) throw BAIL; c &= ${mask(wn)};`);
+            else parts.push(rd("c", wn));
+            parts.push(to);
+            body = parts.join(" ");
+          }
+        } else body = "throw BAIL;";
+        L.push(`      ${cond} { ${body} }`);
+      }
+      L.push(`      else throw BAIL;`);
+      L.push(`    }`);
+    });
+    L.push(`    throw BAIL;`);
+    L.push(`  }`);
+    L.push(`  return o;`);
+    L.push(`}`);
+    emit(L.join("\n"));
+  };
+
+  // ---- encoder functions
+  const encFixed = (dt: number): { conv: string } => {
+    // x := the raw field value from v, or throw BAIL
+    const k = g.dts[dt * 4]!;
+    const a = g.dts[dt * 4 + 1]!;
+    const b = g.dts[dt * 4 + 2]!;
+    const c = g.dts[dt * 4 + 3]!;
+    if (k === D_BOOLEAN) return { conv: `x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL;` };
+    if (k === D_NBIT) return { conv: `x = v as number; if ((x | 0) !== x || x < ${b} || x > ${c}) throw BAIL;${b === 0 ? "" : ` x -= ${b};`}` };
+    enumLists.add(a * 2 + (b ? 1 : 0));
+    return { conv: `x = typeof v === "${b ? "number" : "string"}" ? EM${a}[v as string] ?? -1 : -1; if (x < 0) throw BAIL;` };
+  };
+  const encodeType = (tf: TypeFn): void => {
+    const idx = new Map(tf.states.map((s, k) => [s, k]));
+    const L: string[] = [];
+    L.push(`function e${tf.start}(ov: ExiValue): void {`);
+    L.push(`  if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;`);
+    L.push(`  const o = ov;`);
+    L.push(`  let s = 0, u = 0, i = 0, x = 0, y = 0;`);
+    L.push(`  let v: ExiValue | undefined;`);
+    L.push(`  out: {`);
+    tf.states.forEach((s, k) => {
+      const ps = prods(s);
+      const w = width(s);
+      L.push(`    ${k === 0 ? "" : `if (s === ${k}) `}{`);
+      let first = true;
+      let ee: Prod | undefined;
+      for (const p of ps) {
+        if (p.kind === P_EE) {
+          ee = p;
+          continue;
+        }
+        if (p.kind !== P_SE && p.kind !== P_SE_SIMPLE && p.kind !== P_AT && p.kind !== P_CH) continue;
+        const key = p.kind === P_CH ? "CONTENT" : g.names[p.q]!;
+        const cond = `${first ? "" : "else "}if ((v = ${prop("o", key)}) !== undefined)`;
+        first = false;
+        const to = `u++; s = ${idx.get(p.next)!};`;
+        let body: string;
+        if (p.kind === P_SE) {
+          if (!supported(p.arg) || excluded(p.q)) body = "throw BAIL;";
+          else body = `${wr(String(p.code), w)} e${p.arg}(v); ${to}`;
+        } else {
+          const se = p.kind === P_SE_SIMPLE ? 1 : 0;
+          const dk = g.dts[p.arg * 4]!;
+          if (fixedDt(p.arg) && w + se + dtBits(p.arg) + se <= 25) {
+            const n = dtBits(p.arg);
+            const f = encFixed(p.arg);
+            const code = p.code << (n + 2 * se);
+            body = `${f.conv} ${wr(`${code} | (x << ${se})`, w + n + 2 * se)} ${to}`;
+          } else if (dk === D_INT) {
+            body = `x = v as number; if ((x | 0) !== x) throw BAIL; ${wr(`${p.code << (se + 1)} | (x < 0 ? 1 : 0)`, w + se + 1)} wu(x < 0 ? -x - 1 : x); ${se ? "Q += 1; " : ""}${to}`;
+          } else {
+            const helper =
+              dk === D_UINT ? `x = v as number; if (x >>> 0 !== x) throw BAIL;` : dk === D_BINARY ? `if (typeof v !== "string") throw BAIL;` : dk === D_STRING ? `if (typeof v !== "string") throw BAIL;` : "throw BAIL;";
+            const call = dk === D_UINT ? "wu(x);" : dk === D_BINARY ? "whex(v);" : dk === D_STRING ? "wstr(v);" : "";
+            body = `${helper} ${wr(String(p.code << se), w + se)} ${call} ${se ? "Q += 1; " : ""}${to}`;
+          }
+        }
+        L.push(`      ${cond} { ${body} }`);
+      }
+      if (ee) L.push(`      ${first ? "" : "else "}{ ${wr(String(ee.code), w)} break out; }`);
+      else L.push(`      ${first ? "" : "else "}throw BAIL;`);
+      L.push(`    }`);
+    });
+    L.push(`    throw BAIL;`);
+    L.push(`  }`);
+    L.push(`  if (Object.keys(o).length !== u) throw BAIL;`);
+    L.push(`}`);
+    emit(L.join("\n"));
+  };
+
+  const fns = [...types.values()].filter((x) => x.ok).sort((a, b) => a.start - b.start);
+  for (const tf of fns) decodeType(tf);
+  for (const tf of fns) encodeType(tf);
+
+  const wd = width(g.doc);
+  const head = `// GENERATED by tools/gen-exi (npm run gen:exi) from the ${g.id} grammar tables. Do not edit.
+// Straight-line codec of the hot messages (${hot.join(", ")}): ${fns.length} type grammars.
+// Anything outside it throws BAIL and the generic codec (../codec.ts) redoes the message.
+/* eslint-disable */
+import type { BitWriter } from "../bits.js";
+import type { ExiLimits, ExiObject, ExiValue } from "../codec.js";
+import type { ExiFast } from "../grammar.js";
+
+const BAIL = { bail: true };
+let B: Uint8Array = new Uint8Array(0);
+let P = 0;
+let E = 0;
+let LS = 0;
+let LB = 0;
+let W: Uint8Array = new Uint8Array(0);
+let Q = 0;
+const HEX: string[] = [];
+const HX = new Int8Array(256).fill(-1);
+for (let k = 0; k < 256; k++) HEX.push("0123456789ABCDEF"[k >> 4]! + "0123456789ABCDEF"[k & 15]!);
+for (let k = 0; k < 10; k++) HX[48 + k] = k;
+for (let k = 0; k < 6; k++) HX[65 + k] = HX[97 + k] = 10 + k;
+function em(list: readonly (string | number)[]): Record<string, number> {
+  const m = Object.create(null) as Record<string, number>;
+  list.forEach((v, k) => (m[String(v)] = k));
+  return m;
+}
+/** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
+const RESERVE = ${reserve};
+
+/** EXI unsigned integer (7-bit groups); at most 2^53 - 1. */
+function ru(): number {
+  let v = 0;
+  let m = 1;
+  for (let k = 0; k < 8; k++) {
+    const i = P >> 3;
+    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
+    P += 8;
+    v += (b & 127) * m;
+    if (b < 128) {
+      if (v > 9007199254740991) throw BAIL;
+      return v;
+    }
+    m *= 128;
+  }
+  throw BAIL;
+}
+function rhex(): string {
+  const len = ru();
+  if (len > LB || P + len * 8 > E) throw BAIL;
+  let s = "";
+  const sh = 8 - (P & 7);
+  for (let k = 0; k < len; k++) {
+    const i = P >> 3;
+    s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
+    P += 8;
+  }
+  return s;
+}
+function rstr(): string {
+  const L = ru();
+  if (L < 2) throw BAIL; // a string-table hit: the generic decoder keeps the tables
+  const len = L - 2;
+  if (len > LS || P + len * 8 > E) throw BAIL;
+  let s = "";
+  for (let k = 0; k < len; k++) {
+    const c = ru();
+    if (c > 0xffff) throw BAIL;
+    if (c >= 0xd800 && c <= 0xdfff) throw BAIL;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+function room(bytes: number): void {
+  if ((Q >> 3) + bytes + RESERVE > W.length) throw BAIL;
+}
+function wu(v: number): void {
+  for (;;) {
+    const i = Q >> 3;
+    const sh = 8 - (Q & 7);
+    if (v < 128) {
+      const y = v << sh;
+      W[i] |= y >>> 8;
+      W[i + 1] |= y;
+      Q += 8;
+      return;
+    }
+    const y = ((v & 127) | 128) << sh;
+    W[i] |= y >>> 8;
+    W[i + 1] |= y;
+    Q += 8;
+    v = Math.floor(v / 128);
+  }
+}
+let hexS = "";
+let hexB: number[] = [];
+function whex(v: string): void {
+  if (v !== hexS) {
+    if (v.length & 1) throw BAIL;
+    const b: number[] = [];
+    for (let k = 0; k < v.length; k += 2) {
+      const hi = HX[v.charCodeAt(k)]!;
+      const lo = HX[v.charCodeAt(k + 1)]!;
+      if ((hi | lo) < 0) throw BAIL;
+      b.push((hi << 4) | lo);
+    }
+    hexS = v;
+    hexB = b;
+  }
+  const b = hexB;
+  if (b.length > LB) throw BAIL;
+  room(b.length + 8);
+  wu(b.length);
+  const sh = 8 - (Q & 7);
+  for (let k = 0; k < b.length; k++) {
+    const i = Q >> 3;
+    const y = b[k]! << sh;
+    W[i] |= y >>> 8;
+    W[i + 1] |= y;
+    Q += 8;
+  }
+}
+function wstr(v: string): void {
+  for (let k = 0; k < v.length; k++) {
+    const c = v.charCodeAt(k);
+    if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
+  }
+  if (v.length > LS) throw BAIL;
+  room(3 * v.length + 8);
+  wu(v.length + 2);
+  for (let k = 0; k < v.length; k++) wu(v.charCodeAt(k));
+}
+`;
+  const enums: string[] = [];
+  for (const e of [...enumLists].sort((a, b) => a - b)) {
+    const a = e >> 1;
+    const numeric = (e & 1) === 1;
+    const list = g.enums[a]!;
+    const lit = numeric ? JSON.stringify(list.map(Number)) : JSON.stringify(list);
+    if (numeric) enums.push(`const EN${a}n: number[] = ${lit};`);
+    else enums.push(`const EN${a}: string[] = ${lit};`);
+    if (!enums.includes(`const EM${a} = em(${JSON.stringify(list)});`)) enums.push(`const EM${a} = em(${JSON.stringify(list)});`);
+  }
+  const rootKey = prop("doc", root);
+  const tail = `
+/** Decodes a hot message, or throws BAIL. */
+function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
+  B = bytes;
+  P = 0;
+  E = bytes.length * 8;
+  LS = limits.maxStringLength;
+  LB = limits.maxBinaryLength;
+  let i = 0, x = 0;
+  ${rd("x", 8 + wd)}
+  if (x !== ${(0x80 << wd) | rootProd.code}) throw BAIL;
+  const doc: ExiObject = {};
+  ${rootKey} = d${rootType.start}();
+  if (P > E) throw BAIL;
+  return doc;
+}
+
+/** Encodes a hot message into w (reset by the caller) and returns true, or returns false (w.pos = bits touched). */
+function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
+  W = w.buf;
+  Q = 0;
+  LS = limits.maxStringLength;
+  LB = limits.maxBinaryLength;
+  try {
+    if (W.length < RESERVE + 64) throw BAIL;
+    const v = ${rootKey};
+    if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
+    let i = 0, y = 0;
+    ${wr(String((0x80 << wd) | rootProd.code), 8 + wd)}
+    e${rootType.start}(v);
+    w.pos = Q;
+    return true;
+  } catch {
+    w.pos = Q;
+    return false;
+  }
+}
+
+export const fast: ExiFast = { decode, encode, consumed: () => (P + 7) >> 3, maxDepth: ${rb.depth}, maxNodes: ${rb.nodes + 1} };
+`;
+  return `${head}\n${enums.join("\n")}\n\n${out.join("\n\n")}\n${tail}`;
+}
