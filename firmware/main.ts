@@ -10,6 +10,7 @@ import { ChargingHardware } from "./control/hardware.js";
 import { ConnectorLockControl } from "./control/lock.js";
 import { ControlLoop } from "./control/loop.js";
 import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
+import { installSecc, type InstalledSecc } from "./iso15118/index.js";
 import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
@@ -62,6 +63,8 @@ export interface FirmwareHandle {
   readonly clock?: ClockPolicy;
   /** MQTT telemetry and control, null without mqttUrl (firmware/telemetry). */
   readonly telemetry?: Telemetry | null;
+  /** The ISO 15118 SECC (modem, link, SLAC, SDP, V2GTP server), null without hlcEnabled or a PLC modem. */
+  readonly hlc?: InstalledSecc | null;
 }
 
 export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
@@ -166,6 +169,9 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   }
 
   loop = new ControlLoop(hal, cfg, core, arbiter, hw, session, lock.present ? lock : null);
+  // ISO 15118 (hlcEnabled + Board.plcModem): 5 % PWM, SLAC, SDP, V2GTP; basic charging after a failed SLAC.
+  const hlc = installSecc(hal, cfg, core);
+  if (hlc) loop.onPilot = (state, duty) => hlc.secc.pilot(state, duty);
   loop.start();
   ocpp.start();
   // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
@@ -241,6 +247,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   return {
     config: cfg,
     site,
+    hlc,
     clock: time.clock,
     telemetry,
     status,
@@ -265,6 +272,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       telemetry?.stop();
       time.sntp?.stop();
       loop!.stop();
+      hlc?.close();
       ocpp!.stop();
       uplinks?.close();
       reader?.close();

@@ -169,8 +169,15 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   }
   const board: Board = { ...DEFAULT_BOARD, ...(obj("board") as Partial<Board>) };
   const b = obj("board");
-  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc", "lteModem"];
+  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc", "lteModem", "plcModem"];
   for (const k of Object.keys(b)) if (!boardKeys.includes(k)) bad(`board.${k}`, `unknown board key; allowed: ${boardKeys.join(", ")}`);
+  if (b["plcModem"] !== undefined) {
+    const pm = b["plcModem"] as Record<string, unknown> | null;
+    const spi = (pm && typeof pm === "object" ? pm["spi"] : undefined) as Record<string, unknown> | undefined;
+    if (pm === null || typeof pm !== "object" || pm["chip"] !== "qca7000") bad("board.plcModem", 'must be { "chip": "qca7000", "spi": { "hz": 8000000, "mode": 3, "select": 2 }, "irq": 12 }');
+    if (!spi || typeof spi !== "object" || !(typeof spi["hz"] === "number" && spi["hz"] > 0) || !Number.isInteger(spi["select"])) bad("board.plcModem.spi", "needs hz > 0 and an integer select pin");
+    if (pm!["irq"] !== undefined && !Number.isInteger(pm!["irq"])) bad("board.plcModem.irq", "must be a pin number");
+  }
   if (board.holdUpMs !== undefined && (typeof board.holdUpMs !== "number" || !(board.holdUpMs >= 0 && board.holdUpMs <= 10_000))) bad("board.holdUpMs", "must be a number of ms in 0..10000");
   if (board.meterIc !== undefined) {
     const ic = board.meterIc as unknown as Record<string, unknown> | null;
@@ -309,6 +316,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     }
   };
   check("ev", () => evConfig(obj("ev") as Partial<EvConfig>));
+  // ev.hlc: the car speaks ISO 15118 (the simulated EVCC, simulator/evcc): needs a board with a PLC modem.
+  const evHlc = (obj("ev") as Record<string, unknown>)["hlc"];
+  if (evHlc !== undefined && typeof evHlc !== "boolean") bad("ev.hlc", "must be a boolean");
+  if (evHlc === true && board.plcModem === undefined) bad("ev.hlc", "needs board.plcModem");
   (eventsIn as Array<Record<string, unknown>>).forEach((e, i) => {
     if (e["do"] === "plug" && e["ev"] !== undefined) check(`events[${i}].ev`, () => evConfig({ ...obj("ev"), ...(e["ev"] as object) } as Partial<EvConfig>));
   });

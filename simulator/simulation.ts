@@ -9,6 +9,7 @@
 import type { Hal, HTTPClientOptions, HTTPRequestOptions, LogFields, MeterReading, Network } from "../hal/index.js";
 import { DeviceHal, FirmwareSlots } from "./core/devices.js";
 import { BoardChips } from "./chips/board.js";
+import { SimEvcc, type EvccHook } from "./evcc/evcc.js";
 import { BoardUplinks } from "./chips/uplinks.js";
 import { DeadHalError } from "./core/devices.js";
 import { EmbeddedCsms } from "./csms/index.js";
@@ -17,6 +18,7 @@ import { World, worldConfig, type WorldConfig } from "./models/world.js";
 import { FileServer } from "./net/http-server.js";
 import { createSimNetwork, ocppCallExpectsReply, type SimNetwork } from "./net/index.js";
 import { TlsProxy } from "./net/tls-proxy.js";
+import dgram from "node:dgram";
 import { Rng } from "./rng.js";
 import { loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
 import { Scheduler } from "./scheduler.js";
@@ -53,6 +55,8 @@ export interface SimulationOptions {
   csmsBasicAuth?: Record<string, string>;
   /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
   keys?: Record<string, string>;
+  /** The message-level behaviour of the simulated car's EVCC (ISO 15118), with an `ev: { hlc: true }` car. */
+  evccHook?: EvccHook;
   /** Run on this scheduler (several simulations on one virtual clock: simulator/site.ts); default: a new one. */
   scheduler?: Scheduler;
   /** Decorates the network of every boot (simulator/site.ts adds its cross-charger delivery holds). */
@@ -67,6 +71,25 @@ export interface SimulationOptions {
 }
 
 export type Boot = (hal: Hal, config: Record<string, unknown>) => unknown;
+
+/** An SDP request datagram (V2GTP 01 FE 90 00): the SECC answers it (the simulated EVCC's send holds until then). */
+export function sdpRequestExpectsReply(data: ArrayBuffer | string): boolean {
+  if (typeof data === "string" || data.byteLength !== 10) return false;
+  const b = new Uint8Array(data);
+  return b[0] === 0x01 && b[1] === 0xfe && b[2] === 0x90 && b[3] === 0x00;
+}
+
+/** A free UDP port on ::1 (the SDP port of one simulated charger; 15118 itself would collide between parallel runs). */
+async function freeUdp6Port(): Promise<number> {
+  const sock = dgram.createSocket("udp6");
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(0, "::1", () => resolve());
+  });
+  const port = sock.address().port;
+  await new Promise<void>((resolve) => sock.close(() => resolve()));
+  return port;
+}
 
 /** The local-UI hooks of firmware/main.ts FirmwareHandle that the "limit" and "availability" actions use. */
 interface FirmwareHooks {
@@ -132,6 +155,8 @@ export class Simulation {
   readonly crypto: SimCrypto;
   /** The board's chips (metering IC on SPI, supply monitor), kept across reboots. */
   readonly chips: BoardChips;
+  /** The car's communication controller (ISO 15118), when the board has a PLC modem (Board.plcModem). */
+  readonly evcc: SimEvcc | null = null;
   /** The board's uplinks: the Wi-Fi station and the LTE modem (Board.lteModem), kept across reboots. */
   readonly uplinks: BoardUplinks;
   readonly config: Record<string, unknown>;
@@ -183,6 +208,19 @@ export class Simulation {
     this.storage = new SimStorage({ partitions: { journal: { size: 64 * 1024 } }, seed: this.seed });
     this.crypto = new SimCrypto({ seed: this.seed });
     this.chips = new BoardChips(this.world, board, rng.fork("chips"), () => this.scheduler.now, this.scheduler);
+    if (this.chips.plc) {
+      const plc = this.chips.plc;
+      this.evcc = new SimEvcc({
+        scheduler: this.scheduler,
+        modem: plc.evModem,
+        network: () => this.net,
+        rng: rng.fork("evcc"),
+        sdp: { address: "::1", port: 15118 },
+        hook: options.evccHook ?? null,
+        joinMs: plc.medium.joinMs + 100,
+        log: (event, fields) => this.emit("evcc", { event, ...fields }),
+      });
+    }
     this.uplinks = new BoardUplinks(this.scheduler, board);
     this.firmwareSlots = new FirmwareSlots(1 << 20, (data) => this.crypto.sha256(data));
     this.keys = { ...(options.keys ?? {}) };
@@ -221,6 +259,13 @@ export class Simulation {
       }
     }
     sim.files = await FileServer.start();
+    if (sim.evcc) {
+      // The SECC's SDP responder and the car agree on a free port on ::1 (the device uses 15118).
+      if (sim.config["v2gSdpPort"] === undefined) sim.config["v2gSdpPort"] = await freeUdp6Port();
+      if (sim.config["v2gSdpAddress"] === undefined) sim.config["v2gSdpAddress"] = "::1";
+      if (sim.config["v2gAddress"] === undefined) sim.config["v2gAddress"] = "::1";
+      sim.evcc.setSdp(String(sim.config["v2gSdpAddress"]), Number(sim.config["v2gSdpPort"]));
+    }
     if (options.mqtt !== undefined) sim.config["mqttUrl"] = options.mqtt;
     if (options.sntp) {
       sim.sntp = await SntpServer.start({ clock: () => sim.trueWallTime(), ...(typeof options.sntp === "object" ? options.sntp : {}) });
@@ -311,7 +356,7 @@ export class Simulation {
     const created = createSimNetwork({
       scheduler: this.scheduler,
       keys: this.keys,
-      expectsReply: (data) => ocppCallExpectsReply(data) || sntpRequestExpectsReply(data),
+      expectsReply: (data) => ocppCallExpectsReply(data) || sntpRequestExpectsReply(data) || sdpRequestExpectsReply(data),
       onFrame: (dir, text) => this.onFrame(dir, text),
     });
     const net = this.decorateNetwork ? this.decorateNetwork(created) : created;
@@ -392,6 +437,7 @@ export class Simulation {
     device.kill();
     this.net?.shutdown();
     this.net = null;
+    this.evcc?.boardReset();
     this.world.advance(this.scheduler.now);
     for (let i = 0; i < this.scenario.board.contactors; i++) this.world.setContactor(i as 0 | 1, 0);
     this.world.setPilotDuty(-1);
@@ -407,11 +453,15 @@ export class Simulation {
     this.world.advance(this.scheduler.now);
     this.emit("scenario", { ...ev, at: undefined });
     switch (ev.do) {
-      case "plug":
-        this.world.plug({ ...this.scenario.ev, ...(ev.ev ?? {}) });
+      case "plug": {
+        const car = { ...this.scenario.ev, ...(ev.ev ?? {}) };
+        this.world.plug(car);
+        if (car["hlc"] === true && this.evcc) this.evcc.plugIn(() => this.world.pilotDuty);
         break;
+      }
       case "unplug":
         this.world.unplug();
+        this.evcc?.unplug();
         break;
       case "swipe":
         this.device?.presentCard(ev.idTag);
@@ -616,6 +666,7 @@ function guardNetwork(net: Network, device: () => DeviceHal): Network {
     WebSocketClient: wrap(net.WebSocketClient),
     MQTTClient: wrap(net.MQTTClient),
   };
+  if (net.Listener) out.Listener = wrap(net.Listener);
   const Http = net.HTTPClient;
   if (Http) {
     // Request callbacks come with request(), not with the constructor: guard those too.
