@@ -204,7 +204,7 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     const L: string[] = [];
     L.push(`function d${tf.start}(): ExiObject {`);
     L.push(`  const o: ExiObject = {};`);
-    L.push(`  let s = 0, c = 0, i = 0, x = 0;`);
+    L.push(`  let s = 0, c = 0, i = 0, x = 0, y = 0;`);
     L.push(`  ${rd("c", width(tf.start))}`);
     L.push(`  out: {`);
     tf.states.forEach((s, k) => {
@@ -235,6 +235,16 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
             const chk = se ? (1 << (total - 1)) | (1 << wn) : 0;
             const f = decFixed(p.arg, "x");
             body = `${rd("x", total)} ${chk ? `if ((x & ${chk}) !== 0) throw BAIL; ` : ""}c = x & ${mask(wn)}; x = (x >>> ${wn + se}) & ${mask(n)}; ${f.check}${dst} = ${f.value}; ${to}`;
+          } else if (se && (dk === D_INT || dk === D_UINT)) {
+            // [CH][sign?][first 7-bit group][EE][next code] in one read; a longer varint rewinds
+            const sg = dk === D_INT ? 1 : 0;
+            const total = 1 + sg + 8 + 1 + wn;
+            const val = sg ? `(x & ${1 << (total - 2)}) !== 0 ? -y - 1 : y` : "y";
+            body =
+              `${rd("x", total)} if (x >= ${1 << (total - 1)}) throw BAIL; y = (x >>> ${wn + 1}) & 255; ` +
+              `if (y < 128) { if ((x & ${1 << wn}) !== 0) throw BAIL; c = x & ${mask(wn)}; } ` +
+              `else { P -= ${1 + wn}; y = ruc(y); ${rd("c", 1 + wn)} if (c >>> ${wn} !== 0) throw BAIL; c &= ${mask(wn)}; } ` +
+              `${dst} = ${val}; ${to}`;
           } else {
             const parts: string[] = [];
             if (dk === D_INT) {
@@ -318,6 +328,16 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
             const f = encFixed(p.arg);
             const code = p.code << (n + 2 * se);
             body = `${f.conv} ${wr(`${code} | (x << ${se})`, w + n + 2 * se)} ${to}`;
+          } else if (se && dk === D_INT) {
+            body =
+              `x = v as number; if ((x | 0) !== x) throw BAIL; ` +
+              `if (x >= -128 && x < 128) { ${wr(`${p.code << 11} | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)`, w + 11)} } ` +
+              `else { ${wr(`${p.code << 2} | (x < 0 ? 1 : 0)`, w + 2)} wu(x < 0 ? -x - 1 : x); Q += 1; } ${to}`;
+          } else if (se && dk === D_UINT) {
+            body =
+              `x = v as number; if (x >>> 0 !== x) throw BAIL; ` +
+              `if (x < 128) { ${wr(`${p.code << 10} | (x << 1)`, w + 10)} } ` +
+              `else { ${wr(String(p.code << 1), w + 1)} wu(x); Q += 1; } ${to}`;
           } else if (dk === D_INT) {
             body = `x = v as number; if ((x | 0) !== x) throw BAIL; ${wr(`${p.code << (se + 1)} | (x < 0 ? 1 : 0)`, w + se + 1)} wu(x < 0 ? -x - 1 : x); ${se ? "Q += 1; " : ""}${to}`;
           } else {
@@ -391,15 +411,60 @@ function ru(): number {
   }
   throw BAIL;
 }
+/** The rest of an unsigned integer whose first group (>= 128) was already read. */
+function ruc(first: number): number {
+  let v = first & 127;
+  let m = 128;
+  for (let k = 1; k < 8; k++) {
+    const i = P >> 3;
+    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
+    P += 8;
+    v += (b & 127) * m;
+    if (b < 128) {
+      if (v > 9007199254740991) throw BAIL;
+      return v;
+    }
+    m *= 128;
+  }
+  throw BAIL;
+}
+/** 32 bits at bit position p (zeros past the end). */
+function r32(p: number): number {
+  const i = p >> 3;
+  const s = p & 7;
+  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
+}
+// the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
+let hxLen = -1;
+let hxA = 0;
+let hxB = 0;
+let hxS = "";
 function rhex(): string {
   const len = ru();
   if (len > LB || P + len * 8 > E) throw BAIL;
+  let a = 0;
+  let b = 0;
+  if (len > 0 && len <= 8) {
+    a = r32(P);
+    if (len > 4) b = r32(P + 32) >>> ((8 - len) * 8);
+    else if (len < 4) a >>>= (4 - len) * 8;
+    if (len === hxLen && a === hxA && b === hxB) {
+      P += len * 8;
+      return hxS;
+    }
+  }
   let s = "";
   const sh = 8 - (P & 7);
   for (let k = 0; k < len; k++) {
     const i = P >> 3;
     s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
     P += 8;
+  }
+  if (len > 0 && len <= 8) {
+    hxLen = len;
+    hxA = a;
+    hxB = b;
+    hxS = s;
   }
   return s;
 }
@@ -438,8 +503,10 @@ function wu(v: number): void {
     v = Math.floor(v / 128);
   }
 }
+// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
 let hexS = "";
 let hexB: number[] = [];
+let hexW: number[] = [];
 function whex(v: string): void {
   if (v !== hexS) {
     if (v.length & 1) throw BAIL;
@@ -450,15 +517,30 @@ function whex(v: string): void {
       if ((hi | lo) < 0) throw BAIL;
       b.push((hi << 4) | lo);
     }
+    const words: number[] = [];
+    for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
     hexS = v;
     hexB = b;
+    hexW = words;
   }
   const b = hexB;
   if (b.length > LB) throw BAIL;
   room(b.length + 8);
   wu(b.length);
-  const sh = 8 - (Q & 7);
-  for (let k = 0; k < b.length; k++) {
+  const words = hexW;
+  const s = Q & 7;
+  for (let k = 0; k < words.length; k++) {
+    const i = Q >> 3;
+    const y = words[k]!;
+    W[i] |= y >>> (24 + s);
+    W[i + 1] |= y >>> (16 + s);
+    W[i + 2] |= y >>> (8 + s);
+    W[i + 3] |= y >>> s;
+    W[i + 4] |= y << (8 - s);
+    Q += 32;
+  }
+  const sh = 8 - s;
+  for (let k = words.length * 4; k < b.length; k++) {
     const i = Q >> 3;
     const y = b[k]! << sh;
     W[i] |= y >>> 8;

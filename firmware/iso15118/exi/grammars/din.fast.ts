@@ -44,15 +44,60 @@ function ru(): number {
   }
   throw BAIL;
 }
+/** The rest of an unsigned integer whose first group (>= 128) was already read. */
+function ruc(first: number): number {
+  let v = first & 127;
+  let m = 128;
+  for (let k = 1; k < 8; k++) {
+    const i = P >> 3;
+    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
+    P += 8;
+    v += (b & 127) * m;
+    if (b < 128) {
+      if (v > 9007199254740991) throw BAIL;
+      return v;
+    }
+    m *= 128;
+  }
+  throw BAIL;
+}
+/** 32 bits at bit position p (zeros past the end). */
+function r32(p: number): number {
+  const i = p >> 3;
+  const s = p & 7;
+  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
+}
+// the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
+let hxLen = -1;
+let hxA = 0;
+let hxB = 0;
+let hxS = "";
 function rhex(): string {
   const len = ru();
   if (len > LB || P + len * 8 > E) throw BAIL;
+  let a = 0;
+  let b = 0;
+  if (len > 0 && len <= 8) {
+    a = r32(P);
+    if (len > 4) b = r32(P + 32) >>> ((8 - len) * 8);
+    else if (len < 4) a >>>= (4 - len) * 8;
+    if (len === hxLen && a === hxA && b === hxB) {
+      P += len * 8;
+      return hxS;
+    }
+  }
   let s = "";
   const sh = 8 - (P & 7);
   for (let k = 0; k < len; k++) {
     const i = P >> 3;
     s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
     P += 8;
+  }
+  if (len > 0 && len <= 8) {
+    hxLen = len;
+    hxA = a;
+    hxB = b;
+    hxS = s;
   }
   return s;
 }
@@ -91,8 +136,10 @@ function wu(v: number): void {
     v = Math.floor(v / 128);
   }
 }
+// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
 let hexS = "";
 let hexB: number[] = [];
+let hexW: number[] = [];
 function whex(v: string): void {
   if (v !== hexS) {
     if (v.length & 1) throw BAIL;
@@ -103,15 +150,30 @@ function whex(v: string): void {
       if ((hi | lo) < 0) throw BAIL;
       b.push((hi << 4) | lo);
     }
+    const words: number[] = [];
+    for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
     hexS = v;
     hexB = b;
+    hexW = words;
   }
   const b = hexB;
   if (b.length > LB) throw BAIL;
   room(b.length + 8);
   wu(b.length);
-  const sh = 8 - (Q & 7);
-  for (let k = 0; k < b.length; k++) {
+  const words = hexW;
+  const s = Q & 7;
+  for (let k = 0; k < words.length; k++) {
+    const i = Q >> 3;
+    const y = words[k]!;
+    W[i] |= y >>> (24 + s);
+    W[i + 1] |= y >>> (16 + s);
+    W[i + 2] |= y >>> (8 + s);
+    W[i + 3] |= y >>> s;
+    W[i + 4] |= y << (8 - s);
+    Q += 32;
+  }
+  const sh = 8 - s;
+  for (let k = words.length * 4; k < b.length; k++) {
     const i = Q >> 3;
     const y = b[k]! << sh;
     W[i] |= y >>> 8;
@@ -147,7 +209,7 @@ const EM12 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 
 function d623(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -156,11 +218,11 @@ function d623(): ExiObject {
     }
     if (s === 1) {
       if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 10) throw BAIL; o.Unit = EN10[x]!; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.Value = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 3; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.Value = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -174,7 +236,7 @@ function d623(): ExiObject {
 
 function d663(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2;
   out: {
     {
@@ -187,7 +249,7 @@ function d663(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.NotificationMaxDelay = ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -205,7 +267,7 @@ function d663(): ExiObject {
 
 function d730(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -242,7 +304,7 @@ function d730(): ExiObject {
 
 function d796(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -264,7 +326,7 @@ function d796(): ExiObject {
 
 function d823(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
@@ -317,7 +379,7 @@ function d823(): ExiObject {
 
 function d1696(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -341,7 +403,7 @@ function d1696(): ExiObject {
 
 function d1731(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -355,7 +417,7 @@ function d1731(): ExiObject {
 
 function d1740(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -367,7 +429,7 @@ function d1740(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.NotificationMaxDelay = ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -385,7 +447,7 @@ function d1740(): ExiObject {
 
 function d1785(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -416,7 +478,7 @@ function d1785(): ExiObject {
 
 function d1824(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -430,7 +492,7 @@ function d1824(): ExiObject {
 
 function d1833(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -457,7 +519,7 @@ function d1833(): ExiObject {
 
 function d2126(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -467,26 +529,26 @@ function d2126(): ExiObject {
     if (s === 1) {
       if (c === 0) { o.MeterReading = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
       else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.MeterStatus = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 4; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.TMeter = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 5; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 4) break out;
       else throw BAIL;
     }
     if (s === 2) {
       if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.MeterStatus = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 4; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.TMeter = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 5; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.MeterStatus = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 4; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.TMeter = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.TMeter = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -501,7 +563,7 @@ function d2126(): ExiObject {
 
 function d2238(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -561,7 +623,7 @@ function d2238(): ExiObject {
 
 function d2361(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -628,7 +690,7 @@ function d2361(): ExiObject {
 
 function d2578(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -640,7 +702,7 @@ function d2578(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (x > 1) throw BAIL; o.SAScheduleTupleID = x === 1 ? -ru() - 1 : ru(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.SAScheduleTupleID = (x & 2048) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -673,7 +735,7 @@ function d2578(): ExiObject {
 
 function d2662(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -687,7 +749,7 @@ function d2662(): ExiObject {
 
 function d3783(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -701,7 +763,7 @@ function d3783(): ExiObject {
 
 function d3792(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -730,7 +792,7 @@ function d3792(): ExiObject {
 
 function d5419(): ExiObject {
   const o: ExiObject = {};
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -763,11 +825,11 @@ function e623(ov: ExiValue): void {
     }
     if (s === 1) {
       if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 2; }
-      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 3; }
+      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -794,7 +856,7 @@ function e663(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; Q += 2; wu(x); Q += 1; u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; wu(x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -973,7 +1035,7 @@ function e1740(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; Q += 2; wu(x); Q += 1; u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; wu(x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1071,23 +1133,23 @@ function e2126(ov: ExiValue): void {
     if (s === 1) {
       if ((v = o.MeterReading) !== undefined) { Q += 3; e623(v); u++; s = 2; }
       else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; whex(v); Q += 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
       else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; whex(v); Q += 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
       else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 5; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 5; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 5) {
@@ -1237,7 +1299,7 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; u++; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
