@@ -1,9 +1,10 @@
 /**
- * Network over ECMA-419 sockets (embedded:io/socket/tcp, udp; TLS: embedded:io/socket/tcp/tls) and Moddable's
+ * Network over ECMA-419 sockets (embedded:io/socket/tcp, udp, listener; TLS: embedded:io/socket/tcp/tls) and Moddable's
  * ECMA-419 clients (embedded:network/websocket/client, embedded:network/mqtt/client), with host names
  * resolved by embedded:network/dns/resolver/udp against the board's DNS servers.
  */
 import Base64 from "base64";
+import ListenerSocket from "embedded:io/socket/listener";
 import TCPSocket from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import UDPSocket from "embedded:io/socket/udp";
@@ -69,6 +70,23 @@ export function createNetwork(dnsServers: string[]): H.Network {
     #socket: TCPSocket | TLSSocket | undefined;
     #closed = false;
     constructor(o: H.TCPOptions) {
+      if (o.from !== undefined) {
+        // An accepted connection (Listener.read() gives Moddable's TCP socket): ECMA-419 `new TCP({ from })`.
+        const self = this;
+        const callbacks = {
+          nodelay: o.nodelay, format: "buffer" as const,
+          onReadable: (n: number) => o.onReadable?.call(self, n),
+          onWritable: (n: number) => o.onWritable?.call(self, n),
+          onError: () => o.onError?.call(self, halError("ECONNRESET", "accepted TCP connection failed")),
+        };
+        const from = o.from as unknown as TCPSocket;
+        // TLS server side (Plug & Charge later): the certificate and key go to the TLS socket as its identity.
+        // Not yet verified on the device.
+        this.#socket = o.secure
+          ? new TLSSocket({ ...callbacks, from, secure: { ...secureOptions(o.secure, ""), server: true }, TCP: { io: TCPSocket } } as never)
+          : new TCPSocket({ ...callbacks, from } as never);
+        return;
+      }
       const host = o.address ?? o.host;
       if (host === undefined || !Number.isInteger(o.port) || o.port <= 0 || o.port > 65535) throw new RangeError("TCP host/port");
       const self = this;
@@ -328,5 +346,31 @@ export function createNetwork(dnsServers: string[]): H.Network {
     }
   }
 
-  return { TCP, UDP, WebSocketClient, MQTTClient, HTTPClient };
+  /** ECMA-419 embedded:io/socket/listener: read() gives the platform's accepted socket, for `new TCP({ from })`. */
+  class Listener implements H.Listener {
+    #listener: ListenerSocket | undefined;
+    constructor(o: H.ListenerOptions) {
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new RangeError("Listener port");
+      const self = this;
+      this.#listener = new ListenerSocket({
+        port: o.port,
+        ...(o.address !== undefined && o.address !== "::" ? { address: o.address } : {}),
+        onReadable: (n: number) => o.onReadable?.call(self, n),
+      });
+    }
+    read(): H.ListenerSocket | undefined {
+      const l = this.#listener ?? closed();
+      return (l.read() as unknown as H.ListenerSocket | undefined) ?? undefined;
+    }
+    get port(): number {
+      return this.#listener?.port ?? 0;
+    }
+    close(): void {
+      const l = this.#listener as unknown as { close?(): void } | undefined;
+      this.#listener = undefined;
+      l?.close?.();
+    }
+  }
+
+  return { TCP, UDP, WebSocketClient, MQTTClient, HTTPClient, Listener };
 }
