@@ -169,3 +169,72 @@ test("Listener: binding a port in use posts onError", async (t) => {
   sim.shutdown();
   blocker.close();
 });
+
+test("Listener + TCP({from, secure}): the TLS server side; a paired TLS client exchanges bytes deterministically", async (t) => {
+  const { SERVER_CERT, SERVER_KEY } = await import("./tls-fixtures.js");
+  const once = async () => {
+    const scheduler = new Scheduler({ holdTimeoutMs: 5000 });
+    const sim = createSimNetwork({ scheduler, keys: { secc: SERVER_KEY } });
+    const log: unknown[] = [];
+    let listener!: Listener;
+    let client!: TCP;
+    scheduler.at(0, () => {
+      listener = new sim.Listener!({
+        port: 0,
+        address: "127.0.0.1",
+        onReadable() {
+          const from = this.read()!;
+          new sim.TCP({
+            from,
+            port: 0,
+            secure: { certificate: SERVER_CERT, key: "secc" },
+            onReadable() {
+              const text = dec.decode(this.read());
+              log.push([scheduler.now, "server got", text]);
+              this.write(enc.encode(`re:${text}`));
+            },
+            onError(e) {
+              log.push([scheduler.now, "server error", e.code]);
+              this.close();
+            },
+          });
+        },
+      });
+    });
+    scheduler.at(5, () => {
+      let opened = false;
+      client = new sim.TCP({
+        address: "127.0.0.1",
+        port: listener.port,
+        secure: { ca: [SERVER_CERT], serverName: "csms.test" },
+        onWritable() {
+          if (opened) return;
+          opened = true;
+          log.push([scheduler.now, "client open"]);
+          this.write(enc.encode("hello"));
+        },
+        onReadable() {
+          log.push([scheduler.now, "client got", dec.decode(this.read())]);
+        },
+        onError(e) {
+          log.push([scheduler.now, "client error", e.code]);
+        },
+      });
+    });
+    scheduler.at(50, () => client.close());
+    await scheduler.run(100);
+    const timeouts = scheduler.stats.holdTimeouts;
+    listener.close();
+    sim.shutdown();
+    return { log, timeouts };
+  };
+  const a = await once();
+  t.is(a.timeouts, 0);
+  t.deepEqual(a.log, [
+    [5, "client open"],
+    [5, "server got", "hello"],
+    [5, "client got", "re:hello"],
+    [50, "server error", "EOF"],
+  ]);
+  t.deepEqual((await once()).log, a.log);
+});
