@@ -198,6 +198,67 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     return { check, value: `EN${a}${b ? "n" : ""}[${raw}]!` };
   };
 
+  // ---- chains: a fixed-width field followed by states with one (mandatory) fixed-width production each are read
+  // or written as one bit group (codes of the chained states are 0, CH and EE bits 0)
+  const fieldBits = (p: Prod): number => dtBits(p.arg) + (p.kind === P_SE_SIMPLE ? 2 : 0);
+  const singleFixed = (st: number): Prod | null => {
+    const ps = prods(st);
+    if (ps.length !== 1) return null;
+    const q = ps[0]!;
+    return (q.kind === P_SE_SIMPLE || q.kind === P_AT) && fixedDt(q.arg) ? q : null;
+  };
+  /** The chain starting with production p (prefix bits before it): the productions and the state it ends in. */
+  const chain = (p: Prod, prefix: number, withNextCode: boolean): { ps: Prod[]; end: number; total: number } => {
+    const ps = [p];
+    let total = prefix + fieldBits(p);
+    let cur = p.next;
+    for (;;) {
+      const q = singleFixed(cur);
+      if (!q || total + width(cur) + fieldBits(q) + (withNextCode ? width(q.next) : 0) > 25) break;
+      total += width(cur) + fieldBits(q);
+      ps.push(q);
+      cur = q.next;
+    }
+    return { ps, end: cur, total: total + (withNextCode ? width(cur) : 0) };
+  };
+  /** Decoding statements of a chain read into x (total bits, prefix zero bits first); sets c and s. */
+  const decChain = (ch: { ps: Prod[]; end: number; total: number }, prefix: number, idx: Map<number, number>): string => {
+    let pos = ch.total - prefix;
+    let zero = prefix ? mask(prefix) << pos : 0;
+    const parts: string[] = [rd("x", ch.total)];
+    const fields: string[] = [];
+    ch.ps.forEach((q, k) => {
+      if (k > 0) {
+        const wk = width(stateOf(ch, k));
+        pos -= wk;
+        zero |= mask(wk) << pos;
+      }
+      const se = q.kind === P_SE_SIMPLE ? 1 : 0;
+      const n = dtBits(q.arg);
+      if (se) {
+        pos -= 1;
+        zero |= 1 << pos;
+      }
+      pos -= n;
+      const f = decFixed(q.arg, "y");
+      const dst = prop("o", g.names[q.q]!);
+      fields.push(`y = (x >>> ${pos}) & ${mask(n)}; ${f.check}${dst} = ${f.value};`);
+      if (se) {
+        pos -= 1;
+        zero |= 1 << pos;
+      }
+    });
+    if (zero) parts.push(`if ((x & ${zero >>> 0}) !== 0) throw BAIL;`);
+    parts.push(...fields);
+    parts.push(`c = x & ${mask(pos)}; s = ${idx.get(ch.end)!};`);
+    return parts.join(" ");
+  };
+  /** The state a chained production (k > 0) belongs to. */
+  const stateOf = (ch: { ps: Prod[] }, k: number): number => {
+    const prev = ch.ps[k - 1]!;
+    return prev.next;
+  };
+
   // ---- decoder functions
   const decodeType = (tf: TypeFn): void => {
     const idx = new Map(tf.states.map((s, k) => [s, k]));
@@ -205,11 +266,15 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     L.push(`function d${tf.start}(): ExiObject {`);
     L.push(`  const o: ExiObject = {};`);
     L.push(`  let s = 0, c = 0, i = 0, x = 0, y = 0;`);
-    L.push(`  ${rd("c", width(tf.start))}`);
+    const sf = singleFixed(tf.start);
+    const startChain = sf ? chain(sf, width(tf.start), true) : null;
+    if (startChain && startChain.total <= 25) L.push(`  ${decChain(startChain, width(tf.start), idx)}`);
+    else L.push(`  ${rd("c", width(tf.start))}`);
+    const chained = startChain !== null && startChain.total <= 25;
     L.push(`  out: {`);
     tf.states.forEach((s, k) => {
       const ps = prods(s);
-      L.push(`    ${k === 0 ? "" : `if (s === ${k}) `}{`);
+      L.push(`    ${k === 0 && !chained ? "" : `if (s === ${k}) `}{`);
       let first = true;
       for (const p of ps) {
         const cond = `${first ? "" : "else "}if (c === ${p.code})`;
@@ -229,12 +294,8 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
           const dst = p.kind === P_CH ? prop("o", "CONTENT") : prop("o", key);
           const se = p.kind === P_SE_SIMPLE ? 1 : 0;
           const dk = g.dts[p.arg * 4]!;
-          if (fixedDt(p.arg) && se + dtBits(p.arg) + se + wn <= 25) {
-            const n = dtBits(p.arg);
-            const total = se + n + se + wn;
-            const chk = se ? (1 << (total - 1)) | (1 << wn) : 0;
-            const f = decFixed(p.arg, "x");
-            body = `${rd("x", total)} ${chk ? `if ((x & ${chk}) !== 0) throw BAIL; ` : ""}c = x & ${mask(wn)}; x = (x >>> ${wn + se}) & ${mask(n)}; ${f.check}${dst} = ${f.value}; ${to}`;
+          if (p.kind !== P_CH && fixedDt(p.arg) && se + dtBits(p.arg) + se + wn <= 25) {
+            body = decChain(chain(p, 0, true), 0, idx);
           } else if (se && (dk === D_INT || dk === D_UINT)) {
             // [CH][sign?][first 7-bit group][EE][next code] in one read; a longer varint rewinds
             const sg = dk === D_INT ? 1 : 0;
@@ -297,7 +358,7 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     L.push(`function e${tf.start}(ov: ExiValue): void {`);
     L.push(`  if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;`);
     L.push(`  const o = ov;`);
-    L.push(`  let s = 0, u = 0, i = 0, x = 0, y = 0;`);
+    L.push(`  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;`);
     L.push(`  let v: ExiValue | undefined;`);
     L.push(`  out: {`);
     tf.states.forEach((s, k) => {
@@ -323,11 +384,22 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
         } else {
           const se = p.kind === P_SE_SIMPLE ? 1 : 0;
           const dk = g.dts[p.arg * 4]!;
-          if (fixedDt(p.arg) && w + se + dtBits(p.arg) + se <= 25) {
-            const n = dtBits(p.arg);
-            const f = encFixed(p.arg);
-            const code = p.code << (n + 2 * se);
-            body = `${f.conv} ${wr(`${code} | (x << ${se})`, w + n + 2 * se)} ${to}`;
+          if (p.kind !== P_CH && fixedDt(p.arg) && w + se + dtBits(p.arg) + se <= 25) {
+            const ch = chain(p, w, false);
+            let pos = ch.total - w;
+            const parts: string[] = [];
+            ch.ps.forEach((q, k) => {
+              if (k > 0) {
+                parts.push(`if ((v = ${prop("o", g.names[q.q]!)}) === undefined) throw BAIL;`);
+                pos -= width(stateOf(ch, k));
+              }
+              const qse = q.kind === P_SE_SIMPLE ? 1 : 0;
+              pos -= qse + dtBits(q.arg);
+              parts.push(encFixed(q.arg).conv);
+              parts.push(k === 0 ? `a = ${(p.code * 2 ** (ch.total - w)) >>> 0} | (x << ${pos});` : `a |= x << ${pos};`);
+              pos -= qse;
+            });
+            body = `${parts.join(" ")} ${wr("a", ch.total)} u += ${ch.ps.length}; s = ${idx.get(ch.end)!};`;
           } else if (se && dk === D_INT) {
             body =
               `x = v as number; if ((x | 0) !== x) throw BAIL; ` +

@@ -210,14 +210,14 @@ const EM12 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 function d623(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 196) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 68) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 7; if (x > 6) throw BAIL; o.Multiplier = x + -3; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 68) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 10) throw BAIL; o.Unit = EN10[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 10) throw BAIL; o.Unit = EN10[y]!; c = x & 1; s = 2; }
       else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
@@ -240,12 +240,12 @@ function d663(): ExiObject {
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; o.EVSEIsolationStatus = EN4[x]!; s = 1; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVSEStatusCode = EN5[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2498) !== 0) throw BAIL; y = (x >>> 9) & 3; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVSEStatusCode = EN5[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -253,7 +253,7 @@ function d663(): ExiObject {
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; if (x >= 3) throw BAIL; o.EVSENotification = EN0[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -268,29 +268,29 @@ function d663(): ExiObject {
 function d730(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 52) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.EVReady = x; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.EVCabinConditioning = x; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVRESSConditioning = x; s = 3; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVErrorCode = EN6[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVCabinConditioning = y; c = x & 3; s = 2; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVRESSConditioning = x; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVErrorCode = EN6[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVErrorCode = EN6[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 127; if (x > 100) throw BAIL; o.EVRESSSOC = x; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -380,10 +380,10 @@ function d823(): ExiObject {
 function d1696(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 31; if (x >= 23) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -418,14 +418,14 @@ function d1731(): ExiObject {
 function d1740(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 442) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.PowerSwitchClosed = x; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.RCD = x; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -433,7 +433,7 @@ function d1740(): ExiObject {
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; if (x >= 3) throw BAIL; o.EVSENotification = EN0[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -448,10 +448,10 @@ function d1740(): ExiObject {
 function d1785(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 104) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; c = x & 7; x = (x >>> 4) & 1; o.ReadyToChargeState = x; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -500,12 +500,12 @@ function d1833(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ChargingComplete = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ChargingComplete = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -564,10 +564,10 @@ function d2126(): ExiObject {
 function d2238(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 31; if (x >= 23) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -583,15 +583,15 @@ function d2238(): ExiObject {
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVSECurrentLimitAchieved = x; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (10 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVSEVoltageLimitAchieved = x; s = 6; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; c = x & 7; x = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -638,30 +638,30 @@ function d2361(): ExiObject {
       if (c === 0) { o.EVMaximumVoltageLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
       else if (c === 1) { o.EVMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 2) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if (c === 0) { o.EVMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 1) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if (c === 0) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -691,10 +691,10 @@ function d2361(): ExiObject {
 function d2578(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 31; if (x >= 23) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -708,16 +708,16 @@ function d2578(): ExiObject {
     if (s === 3) {
       if (c === 0) { o.EVSEMaxCurrent = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 1) { o.MeterInfo = d2126(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 4) {
       if (c === 0) { o.MeterInfo = d2126(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 6) {
@@ -793,10 +793,10 @@ function d3792(): ExiObject {
 function d5419(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 3; if (x >= 3) throw BAIL; o.FaultCode = EN12[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -816,15 +816,15 @@ function d5419(): ExiObject {
 function e623(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; i = Q >> 3; y = (0 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 1; }
+      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 2; }
+      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 2; }
       else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
       else throw BAIL;
     }
@@ -843,16 +843,16 @@ function e623(ov: ExiValue): void {
 function e663(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 1; }
-      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (64 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 2; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; u += 2; s = 2; }
+      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u++; s = 2; }
+      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -860,7 +860,7 @@ function e663(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 4; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -874,30 +874,30 @@ function e663(ov: ExiValue): void {
 function e730(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 1; }
+      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVCabinConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
-      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 3; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (128 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 4; }
+      if ((v = o.EVCabinConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
+      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 1048576 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 131072 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 3; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (64 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 4; }
+      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 65536 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u++; s = 4; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 17; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u++; s = 5; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 1; s = 5; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -911,7 +911,7 @@ function e730(ov: ExiValue): void {
 function e796(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -933,7 +933,7 @@ function e796(ov: ExiValue): void {
 function e823(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -985,11 +985,11 @@ function e823(ov: ExiValue): void {
 function e1696(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1009,7 +1009,7 @@ function e1696(ov: ExiValue): void {
 function e1731(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1023,15 +1023,15 @@ function e1731(ov: ExiValue): void {
 function e1740(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.PowerSwitchClosed) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 1; }
+      if ((v = o.PowerSwitchClosed) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 2; }
+      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1039,7 +1039,7 @@ function e1740(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 4; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -1053,11 +1053,11 @@ function e1740(ov: ExiValue): void {
 function e1785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ReadyToChargeState) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 1; }
+      if ((v = o.ReadyToChargeState) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1082,7 +1082,7 @@ function e1785(ov: ExiValue): void {
 function e1824(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1096,7 +1096,7 @@ function e1824(ov: ExiValue): void {
 function e1833(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1104,12 +1104,12 @@ function e1833(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 3; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 3; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1123,7 +1123,7 @@ function e1833(ov: ExiValue): void {
 function e2126(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1163,11 +1163,11 @@ function e2126(ov: ExiValue): void {
 function e2238(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1183,15 +1183,15 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 5; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 6; }
+      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 7; }
+      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1220,7 +1220,7 @@ function e2238(ov: ExiValue): void {
 function e2361(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1235,30 +1235,30 @@ function e2361(ov: ExiValue): void {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 3; }
       else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (24 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (32 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e623(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (24 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 7; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 7; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1287,11 +1287,11 @@ function e2361(ov: ExiValue): void {
 function e2578(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1305,16 +1305,16 @@ function e2578(ov: ExiValue): void {
     if (s === 3) {
       if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 2; e623(v); u++; s = 4; }
       else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e2126(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2126(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 6; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 6) {
@@ -1332,7 +1332,7 @@ function e2578(ov: ExiValue): void {
 function e2662(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1346,7 +1346,7 @@ function e2662(ov: ExiValue): void {
 function e3783(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1360,7 +1360,7 @@ function e3783(ov: ExiValue): void {
 function e3792(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1387,11 +1387,11 @@ function e3792(ov: ExiValue): void {
 function e5419(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM12[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 1; }
+      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM12[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {

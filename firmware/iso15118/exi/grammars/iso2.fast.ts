@@ -212,14 +212,14 @@ const EM13 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 function d619(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 6370) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 7; if (x > 6) throw BAIL; o.Multiplier = x + -3; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2274) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 7; if (x >= 7) throw BAIL; o.Unit = EN11[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -245,16 +245,16 @@ function d655(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 3; if (x >= 3) throw BAIL; o.EVSENotification = EN0[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 3; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 7; if (x >= 5) throw BAIL; o.EVSEIsolationStatus = EN4[x]!; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVSEStatusCode = EN5[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4546) !== 0) throw BAIL; y = (x >>> 9) & 7; if (y >= 5) throw BAIL; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVSEStatusCode = EN5[x]!; s = 4; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -269,18 +269,18 @@ function d655(): ExiObject {
 function d722(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (10 - (P & 7))) & 4194303; P += 22; if ((x & 3608066) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVReady = x; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 15; if (x >= 12) throw BAIL; o.EVErrorCode = EN6[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 127; if (x > 100) throw BAIL; o.EVRESSSOC = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -370,10 +370,10 @@ function d785(): ExiObject {
 function d1644(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 31; if (x >= 26) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -401,7 +401,7 @@ function d1679(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; if (x >= 3) throw BAIL; o.EVSENotification = EN0[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -423,11 +423,11 @@ function d1706(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; if (x >= 3) throw BAIL; o.EVSENotification = EN0[x]!; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 314) !== 0) throw BAIL; y = (x >>> 6) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.RCD = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -442,14 +442,14 @@ function d1706(): ExiObject {
 function d1742(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (13 - (P & 7))) & 524287; P += 19; if ((x & 421896) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 3; if (x >= 3) throw BAIL; o.ChargeProgress = EN8[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (14 - (P & 7))) & 262143; P += 18; if ((x & 159752) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; c = x & 7; x = (x >>> 4) & 255; if (x > 254) throw BAIL; o.SAScheduleTupleID = x + 1; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -498,12 +498,12 @@ function d1799(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ChargingComplete = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ChargingComplete = x; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -562,10 +562,10 @@ function d2242(): ExiObject {
 function d2354(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 31; if (x >= 26) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -581,15 +581,15 @@ function d2354(): ExiObject {
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVSECurrentLimitAchieved = x; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (10 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.EVSEVoltageLimitAchieved = x; s = 6; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; c = x & 7; x = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -615,17 +615,17 @@ function d2354(): ExiObject {
       else throw BAIL;
     }
     if (s === 11) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2052) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 255; if (x > 254) throw BAIL; o.SAScheduleTupleID = x + 1; s = 12; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2052) !== 0) throw BAIL; y = (x >>> 3) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 3; s = 12; }
       else throw BAIL;
     }
     if (s === 12) {
       if (c === 0) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 13; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 14; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 13) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 14; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -655,30 +655,30 @@ function d2525(): ExiObject {
       if (c === 0) { o.EVMaximumVoltageLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
       else if (c === 1) { o.EVMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 2) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if (c === 0) { o.EVMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 1) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if (c === 0) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.BulkChargingComplete = x; s = 6; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 1; o.ChargingComplete = x; s = 7; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -708,10 +708,10 @@ function d2525(): ExiObject {
 function d2676(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 31; if (x >= 26) throw BAIL; o.ResponseCode = EN1[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -719,24 +719,24 @@ function d2676(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; c = x & 7; x = (x >>> 4) & 255; if (x > 254) throw BAIL; o.SAScheduleTupleID = x + 1; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
       if (c === 0) { o.EVSEMaxCurrent = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
       else if (c === 1) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else if (c === 3) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if (c === 0) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else if (c === 2) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; c = x & 1; x = (x >>> 2) & 1; o.ReceiptRequired = x; s = 6; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else if (c === 1) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
@@ -813,10 +813,10 @@ function d4130(): ExiObject {
 function d5757(): ExiObject {
   const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1;
   out: {
-    {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; c = x & 3; x = (x >>> 3) & 3; if (x >= 3) throw BAIL; o.FaultCode = EN13[x]!; s = 1; }
+    if (s === 0) {
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -836,15 +836,15 @@ function d5757(): ExiObject {
 function e619(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; i = Q >> 3; y = (0 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 1; }
+      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 2; }
+      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -862,7 +862,7 @@ function e619(ov: ExiValue): void {
 function e655(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -870,16 +870,16 @@ function e655(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u++; s = 3; }
-      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (64 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 4; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; u += 2; s = 4; }
+      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u++; s = 4; }
+      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -893,19 +893,19 @@ function e655(ov: ExiValue): void {
 function e722(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 1; }
+      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 21; u += 3; s = 3; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u++; s = 2; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 17; u += 2; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u++; s = 3; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -919,7 +919,7 @@ function e722(ov: ExiValue): void {
 function e758(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -941,7 +941,7 @@ function e758(ov: ExiValue): void {
 function e785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -993,11 +993,11 @@ function e785(ov: ExiValue): void {
 function e1644(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1017,7 +1017,7 @@ function e1644(ov: ExiValue): void {
 function e1679(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1025,7 +1025,7 @@ function e1679(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1039,7 +1039,7 @@ function e1679(ov: ExiValue): void {
 function e1706(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1047,11 +1047,11 @@ function e1706(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 3; }
+      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1065,15 +1065,15 @@ function e1706(ov: ExiValue): void {
 function e1742(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 1; }
+      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 12); if ((v = o.SAScheduleTupleID) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 16; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u++; s = 2; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1098,7 +1098,7 @@ function e1742(ov: ExiValue): void {
 function e1790(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1112,7 +1112,7 @@ function e1790(ov: ExiValue): void {
 function e1799(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1120,12 +1120,12 @@ function e1799(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 2; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 3; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 3; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1139,7 +1139,7 @@ function e1799(ov: ExiValue): void {
 function e2242(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1179,11 +1179,11 @@ function e2242(ov: ExiValue): void {
 function e2354(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1199,15 +1199,15 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 5; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 6; }
+      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 7; }
+      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1233,16 +1233,16 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 11) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u++; s = 12; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 12; }
       else throw BAIL;
     }
     if (s === 12) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2242(v); u++; s = 13; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 14; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 14; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 13) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 14; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 14; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 14) {
@@ -1256,7 +1256,7 @@ function e2354(ov: ExiValue): void {
 function e2525(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1271,30 +1271,30 @@ function e2525(ov: ExiValue): void {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 3; }
       else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (24 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (32 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e619(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (24 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 7; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u++; s = 7; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1323,11 +1323,11 @@ function e2525(ov: ExiValue): void {
 function e2676(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u++; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1335,24 +1335,24 @@ function e2676(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u++; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 3; e619(v); u++; s = 4; }
       else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e2242(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (16 | (x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u++; s = 6; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 6; }
       else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2242(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (8 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
       else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 6; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
       else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
@@ -1371,7 +1371,7 @@ function e2676(ov: ExiValue): void {
 function e2772(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1385,7 +1385,7 @@ function e2772(ov: ExiValue): void {
 function e4055(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1399,7 +1399,7 @@ function e4055(ov: ExiValue): void {
 function e4130(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1426,11 +1426,11 @@ function e4130(ov: ExiValue): void {
 function e5757(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM13[v as string] ?? -1 : -1; if (x < 0) throw BAIL; i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u++; s = 1; }
+      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM13[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
