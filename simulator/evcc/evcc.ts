@@ -74,6 +74,9 @@ export interface EvccStats {
 const PARM_RETRIES = 3;
 const RESPONSE_MS = 250;
 const SDP_RETRIES = 50;
+/** SLAC sessions the car tries per plug-in, and the pause before a new one (a charger still setting its key). */
+const SLAC_ATTEMPTS = 5;
+const SLAC_RESTART_MS = 500;
 const SDP_RETRY_MS = 250;
 
 export class SimEvcc {
@@ -89,6 +92,8 @@ export class SimEvcc {
   #evseMac: Uint8Array | null = null;
   #numSounds = 10;
   #tries = 0;
+  /** SLAC sessions started in this plug-in (or since the board's reset). */
+  #attempts = 0;
   #udp: UDP | null = null;
   #tcp: TCP | null = null;
   #channel: EvccChannel | null = null;
@@ -160,6 +165,7 @@ export class SimEvcc {
     this.#udp?.close();
     this.#udp = null;
     this.#evseMac = null;
+    if (state === "idle") this.#attempts = 0;
     if (this.#state !== state) this.#set(state, reason);
     if (had) this.hook?.closed?.(reason);
   }
@@ -190,6 +196,7 @@ export class SimEvcc {
 
   #startSlac(): void {
     this.stats.slacAttempts++;
+    this.#attempts++;
     this.#set("slac");
     this.#runId = Uint8Array.from(this.#o.rng.bytes(8));
     this.#tries = 0;
@@ -198,7 +205,7 @@ export class SimEvcc {
 
   #sendParm(): void {
     if (this.#tries++ >= PARM_RETRIES) {
-      this.#reset("failed", "no CM_SLAC_PARM.CNF");
+      this.#retrySlac("no CM_SLAC_PARM.CNF");
       return;
     }
     this.#send(m.encodeSlacParmReq(BROADCAST_MAC, this.mac, { applicationType: 0, securityType: 0, runId: this.#runId }));
@@ -305,11 +312,11 @@ export class SimEvcc {
     this.#o.log?.("slac-retry", { reason });
     this.#clearTimers();
     this.#evseMac = null;
-    if (this.stats.slacAttempts >= 3) {
+    if (this.#attempts >= SLAC_ATTEMPTS) {
       this.#reset("failed", reason);
       return;
     }
-    this.#startSlac();
+    this.#after(SLAC_RESTART_MS, () => this.#startSlac());
   }
 
   // ---- SDP and V2GTP ------------------------------------------------------------------------------------
