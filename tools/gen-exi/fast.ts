@@ -259,13 +259,115 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     return prev.next;
   };
 
+
+  // ---- the expected path: from the start state, production 0 in every state (all event codes 0), simple fields
+  // only (fixed-width values, at most one integer, the last one), up to an EE. Decoded from one 32-bit window
+  // with constant shifts and one mask compare for all event codes, CH and EE bits; encoded with one or two writes.
+  // Anything else (another production, an integer of more than two 7-bit groups) falls back to the state blocks.
+  interface Spec {
+    fields: { p: Prod; w: number; se: number; n: number; off: number }[];
+    /** The integer field (last), if any. */
+    int: { p: Prod; w: number; se: number; sign: number; off: number } | null;
+    /** Bits before the integer's first group (or all bits when there is none). */
+    pre: number;
+    /** Bits after the integer's last group: its EE and the final state's code. */
+    tail: number;
+    /** Structural bits (codes, CH, EE) of the prefix, as a mask over the 32-bit window. */
+    zero: number;
+  }
+  const specOf = (start: number): Spec | null => {
+    const fields: Spec["fields"] = [];
+    let int: Spec["int"] = null;
+    let s = start;
+    let off = 0;
+    let zero = 0;
+    const z = (at: number, n: number): void => {
+      if (n > 0) zero |= mask(n) << (32 - at - n);
+    };
+    for (let guard = 0; guard < 32; guard++) {
+      const p = prods(s)[0]!;
+      const w = width(s);
+      if (p.kind === P_EE) {
+        if (!int && fields.length < 2) return null;
+        if (int) return { fields, int, pre: int.off, tail: int.se + w, zero };
+        z(off, w);
+        off += w;
+        return off <= 32 ? { fields, int, pre: off, tail: 0, zero } : null;
+      }
+      if (int || (p.kind !== P_SE_SIMPLE && p.kind !== P_AT) || (p.kf & F_ANYFLAG) !== 0) return null;
+      const se = p.kind === P_SE_SIMPLE ? 1 : 0;
+      const dk = g.dts[p.arg * 4]!;
+      z(off, w + se);
+      off += w + se;
+      if (fixedDt(p.arg)) {
+        const n = dtBits(p.arg);
+        fields.push({ p, w, se, n, off });
+        off += n;
+        z(off, se);
+        off += se;
+      } else if (dk === D_INT || dk === D_UINT) {
+        const sign = dk === D_INT ? 1 : 0;
+        int = { p, w, se, sign, off: off + sign };
+        off += sign;
+        if (off + 8 > 32) return null;
+      } else return null;
+      if (off > 32) return null;
+      s = p.next;
+    }
+    return null;
+  };
+  /** x := 32 bits at P (zeros past the end: the final P > E check rejects such a stream). */
+  const rd32 = (dst: string): string =>
+    `i = P >> 3; y = P & 7; ${dst} = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));`;
+  /** A write of n <= 32 bits (any alignment). */
+  const wrAny = (expr: string, n: number): string => {
+    if (n <= 25) return wr(expr, n);
+    return `i = Q >> 3; y = (${expr}) << ${32 - n}; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] |= y >>> (16 + z); W[i + 2] |= y >>> (8 + z); W[i + 3] |= y >>> z; W[i + 4] |= y << (8 - z); Q += ${n};`;
+  };
+  const litKey = (k: string): string => (IDENT.test(k) ? k : JSON.stringify(k));
+  const decSpec = (sp: Spec): string => {
+    const L: string[] = [];
+    L.push(`  sp: {`);
+    L.push(`    ${rd32("x")}`);
+    L.push(`    if ((x & ${sp.zero | 0}) !== 0) break sp;`);
+    const vals: string[] = [];
+    sp.fields.forEach((f, k) => {
+      const d = decFixed(f.p.arg, `f${k}`);
+      L.push(`    const f${k} = (x >>> ${32 - f.off - f.n}) & ${mask(f.n)}; ${d.check}`);
+      vals.push(`${litKey(g.names[f.p.q]!)}: ${d.value}`);
+    });
+    const it = sp.int;
+    if (it) {
+      const g1 = 32 - sp.pre - 8;
+      const val = it.sign ? `(x & ${(1 << (32 - sp.pre)) | 0}) !== 0 ? -y - 1 : y` : "y";
+      L.push(`    y = (x >>> ${g1}) & 255;`);
+      L.push(`    if (y < 128) {`);
+      if (sp.pre + 8 + sp.tail <= 32) {
+        if (sp.tail) L.push(`      if ((x & ${mask(sp.tail) << (g1 - sp.tail)}) !== 0) break sp;`);
+        L.push(`      P += ${sp.pre + 8 + sp.tail};`);
+      } else {
+        L.push(`      P += ${sp.pre + 8}; ${rd("c", sp.tail)} if (c !== 0) { P -= ${sp.pre + 8 + sp.tail}; break sp; }`);
+      }
+      L.push(`    } else {`);
+      L.push(`      P += ${sp.pre + 8}; ${rd("c", 8 + sp.tail)} if ((c & ${(128 << sp.tail) | mask(sp.tail)}) !== 0) { P -= ${sp.pre + 16 + sp.tail}; break sp; }`);
+      L.push(`      y = (y & 127) + ((c >>> ${sp.tail}) << 7);`);
+      L.push(`    }`);
+      vals.push(`${litKey(g.names[it.p.q]!)}: ${val}`);
+    } else L.push(`    P += ${sp.pre};`);
+    L.push(`    return { ${vals.join(", ")} };`);
+    L.push(`  }`);
+    return L.join("\n");
+  };
+
   // ---- decoder functions
   const decodeType = (tf: TypeFn): void => {
     const idx = new Map(tf.states.map((s, k) => [s, k]));
     const L: string[] = [];
     L.push(`function d${tf.start}(): ExiObject {`);
-    L.push(`  const o: ExiObject = {};`);
     L.push(`  let s = 0, c = 0, i = 0, x = 0, y = 0;`);
+    const sp = specOf(tf.start);
+    if (sp) L.push(decSpec(sp));
+    L.push(`  const o: ExiObject = {};`);
     const sf = singleFixed(tf.start);
     const startChain = sf ? chain(sf, width(tf.start), true) : null;
     if (startChain && startChain.total <= 25) L.push(`  ${decChain(startChain, width(tf.start), idx)}`);
@@ -352,14 +454,53 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     enumLists.add(a * 2 + (b ? 1 : 0));
     return { conv: `x = typeof v === "${b ? "number" : "string"}" ? EM${a}[v as string] ?? -1 : -1; if (x < 0) throw BAIL;` };
   };
+
+  const encSpec = (sp: Spec): string => {
+    const L: string[] = [];
+    const n = sp.fields.length + (sp.int ? 1 : 0);
+    L.push(`  sp: {`);
+    L.push(`    if (Object.keys(o).length !== ${n}) break sp;`);
+    const parts: string[] = [];
+    sp.fields.forEach((f, k) => {
+      L.push(`    if ((v = ${prop("o", g.names[f.p.q]!)}) === undefined) break sp;`);
+      L.push(`    ${encFixed(f.p.arg).conv} const f${k} = x;`);
+      parts.push(`(f${k} << ${sp.pre - f.off - f.n})`);
+    });
+    const it = sp.int;
+    if (!it) {
+      L.push(`    ${wrAny(parts.join(" | ") || "0", sp.pre)}`);
+    } else {
+      L.push(`    if ((v = ${prop("o", g.names[it.p.q]!)}) === undefined) break sp;`);
+      if (it.sign) {
+        L.push(`    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -16384 || x >= 16384) break sp;`);
+        L.push(`    a = x < 0 ? -x - 1 : x;`);
+        parts.push(`(x < 0 ? 1 : 0)`);
+      } else {
+        L.push(`    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 16384) break sp;`);
+        L.push(`    a = x;`);
+      }
+      const head = parts.join(" | ") || "0";
+      L.push(`    if (a < 128) {`);
+      if (sp.pre + 8 + sp.tail <= 32) L.push(`      ${wrAny(`((${head}) << ${8 + sp.tail}) | (a << ${sp.tail})`, sp.pre + 8 + sp.tail)}`);
+      else L.push(`      ${wrAny(`((${head}) << 8) | a`, sp.pre + 8)} Q += ${sp.tail};`);
+      L.push(`    } else {`);
+      L.push(`      ${wrAny(`((${head}) << 8) | (a & 127) | 128`, sp.pre + 8)} ${wr(`(a >>> 7) << ${sp.tail}`, 8 + sp.tail)}`);
+      L.push(`    }`);
+    }
+    L.push(`    return;`);
+    L.push(`  }`);
+    return L.join("\n");
+  };
   const encodeType = (tf: TypeFn): void => {
     const idx = new Map(tf.states.map((s, k) => [s, k]));
     const L: string[] = [];
     L.push(`function e${tf.start}(ov: ExiValue): void {`);
     L.push(`  if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;`);
     L.push(`  const o = ov;`);
-    L.push(`  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;`);
+    L.push(`  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;`);
     L.push(`  let v: ExiValue | undefined;`);
+    const esp = specOf(tf.start);
+    if (esp) L.push(encSpec(esp));
     L.push(`  out: {`);
     tf.states.forEach((s, k) => {
       const ps = prods(s);

@@ -208,8 +208,23 @@ const EN12: string[] = ["ParsingError","NoTLSRootCertificatAvailable","UnknownEr
 const EM12 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 
 function d623(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -947453952) !== 0) break sp;
+    const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+    const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+    y = (x >>> 7) & 255;
+    if (y < 128) {
+      if ((x & 96) !== 0) break sp;
+      P += 27;
+    } else {
+      P += 25; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((c & 515) !== 0) { P -= 35; break sp; }
+      y = (y & 127) + ((c >>> 2) << 7);
+    }
+    return { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y };
+  }
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 196) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -235,8 +250,8 @@ function d623(): ExiObject {
 }
 
 function d663(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2;
   out: {
     {
@@ -266,8 +281,19 @@ function d663(): ExiObject {
 }
 
 function d730(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -554234365) !== 0) break sp;
+    const f0 = (x >>> 29) & 1; 
+    const f1 = (x >>> 24) & 1; 
+    const f2 = (x >>> 19) & 1; 
+    const f3 = (x >>> 12) & 15; if (f3 >= 12) throw BAIL; 
+    const f4 = (x >>> 2) & 127; if (f4 > 100) throw BAIL; 
+    P += 32;
+    return { EVReady: f0, EVCabinConditioning: f1, EVRESSConditioning: f2, EVErrorCode: EN6[f3]!, EVRESSSOC: f4 };
+  }
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 52) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -303,8 +329,8 @@ function d730(): ExiObject {
 }
 
 function d796(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -325,8 +351,8 @@ function d796(): ExiObject {
 }
 
 function d823(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
@@ -378,8 +404,8 @@ function d823(): ExiObject {
 }
 
 function d1696(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -402,8 +428,8 @@ function d1696(): ExiObject {
 }
 
 function d1731(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -416,8 +442,8 @@ function d1731(): ExiObject {
 }
 
 function d1740(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 442) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2;
   out: {
     if (s === 0) {
@@ -446,8 +472,8 @@ function d1740(): ExiObject {
 }
 
 function d1785(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 104) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1;
   out: {
     if (s === 0) {
@@ -477,8 +503,8 @@ function d1785(): ExiObject {
 }
 
 function d1824(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -491,8 +517,8 @@ function d1824(): ExiObject {
 }
 
 function d1833(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -518,8 +544,8 @@ function d1833(): ExiObject {
 }
 
 function d2126(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -562,8 +588,8 @@ function d2126(): ExiObject {
 }
 
 function d2238(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
@@ -622,8 +648,8 @@ function d2238(): ExiObject {
 }
 
 function d2361(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -689,8 +715,8 @@ function d2361(): ExiObject {
 }
 
 function d2578(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
@@ -734,8 +760,8 @@ function d2578(): ExiObject {
 }
 
 function d2662(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -748,8 +774,8 @@ function d2662(): ExiObject {
 }
 
 function d3783(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -762,8 +788,8 @@ function d3783(): ExiObject {
 }
 
 function d3792(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -791,8 +817,8 @@ function d3792(): ExiObject {
 }
 
 function d5419(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -816,8 +842,24 @@ function d5419(): ExiObject {
 function e623(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 3) break sp;
+    if ((v = o.Multiplier) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+    if ((v = o.Unit) === undefined) break sp;
+    x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.Value) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -16384 || x >= 16384) break sp;
+    a = x < 0 ? -x - 1 : x;
+    if (a < 128) {
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] |= y >>> (16 + z); W[i + 2] |= y >>> (8 + z); W[i + 3] |= y >>> z; W[i + 4] |= y << (8 - z); Q += 27;
+    } else {
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 25; i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10;
+    }
+    return;
+  }
   out: {
     {
       if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 1; }
@@ -843,7 +885,7 @@ function e623(ov: ExiValue): void {
 function e663(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -874,8 +916,23 @@ function e663(ov: ExiValue): void {
 function e730(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 5) break sp;
+    if ((v = o.EVReady) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+    if ((v = o.EVCabinConditioning) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.EVRESSConditioning) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+    if ((v = o.EVErrorCode) === undefined) break sp;
+    x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+    if ((v = o.EVRESSSOC) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f4 = x;
+    i = Q >> 3; y = ((f0 << 29) | (f1 << 24) | (f2 << 19) | (f3 << 12) | (f4 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] |= y >>> (16 + z); W[i + 2] |= y >>> (8 + z); W[i + 3] |= y >>> z; W[i + 4] |= y << (8 - z); Q += 32;
+    return;
+  }
   out: {
     {
       if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 1; }
@@ -911,7 +968,7 @@ function e730(ov: ExiValue): void {
 function e796(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -933,7 +990,7 @@ function e796(ov: ExiValue): void {
 function e823(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -985,7 +1042,7 @@ function e823(ov: ExiValue): void {
 function e1696(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1009,7 +1066,7 @@ function e1696(ov: ExiValue): void {
 function e1731(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1023,7 +1080,7 @@ function e1731(ov: ExiValue): void {
 function e1740(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1053,7 +1110,7 @@ function e1740(ov: ExiValue): void {
 function e1785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1082,7 +1139,7 @@ function e1785(ov: ExiValue): void {
 function e1824(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1096,7 +1153,7 @@ function e1824(ov: ExiValue): void {
 function e1833(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1123,7 +1180,7 @@ function e1833(ov: ExiValue): void {
 function e2126(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1163,7 +1220,7 @@ function e2126(ov: ExiValue): void {
 function e2238(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1220,7 +1277,7 @@ function e2238(ov: ExiValue): void {
 function e2361(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1287,7 +1344,7 @@ function e2361(ov: ExiValue): void {
 function e2578(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1332,7 +1389,7 @@ function e2578(ov: ExiValue): void {
 function e2662(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1346,7 +1403,7 @@ function e2662(ov: ExiValue): void {
 function e3783(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1360,7 +1417,7 @@ function e3783(ov: ExiValue): void {
 function e3792(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1387,7 +1444,7 @@ function e3792(ov: ExiValue): void {
 function e5419(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {

@@ -210,8 +210,23 @@ const EN13: string[] = ["ParsingError","NoTLSRootCertificatAvailable","UnknownEr
 const EM13 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 
 function d619(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -954466304) !== 0) break sp;
+    const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+    const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+    y = (x >>> 9) & 255;
+    if (y < 128) {
+      if ((x & 384) !== 0) break sp;
+      P += 25;
+    } else {
+      P += 23; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((c & 515) !== 0) { P -= 33; break sp; }
+      y = (y & 127) + ((c >>> 2) << 7);
+    }
+    return { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y };
+  }
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 6370) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2;
   out: {
     if (s === 0) {
@@ -236,8 +251,8 @@ function d619(): ExiObject {
 }
 
 function d655(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -267,8 +282,17 @@ function d655(): ExiObject {
 }
 
 function d722(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -600306688) !== 0) break sp;
+    const f0 = (x >>> 29) & 1; 
+    const f1 = (x >>> 22) & 15; if (f1 >= 12) throw BAIL; 
+    const f2 = (x >>> 12) & 127; if (f2 > 100) throw BAIL; 
+    P += 22;
+    return { EVReady: f0, EVErrorCode: EN6[f1]!, EVRESSSOC: f2 };
+  }
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (10 - (P & 7))) & 4194303; P += 22; if ((x & 3608066) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3;
   out: {
     if (s === 0) {
@@ -293,8 +317,8 @@ function d722(): ExiObject {
 }
 
 function d758(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -315,8 +339,8 @@ function d758(): ExiObject {
 }
 
 function d785(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
@@ -368,8 +392,8 @@ function d785(): ExiObject {
 }
 
 function d1644(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -392,8 +416,8 @@ function d1644(): ExiObject {
 }
 
 function d1679(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -414,8 +438,8 @@ function d1679(): ExiObject {
 }
 
 function d1706(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -440,8 +464,8 @@ function d1706(): ExiObject {
 }
 
 function d1742(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (13 - (P & 7))) & 524287; P += 19; if ((x & 421896) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2;
   out: {
     if (s === 0) {
@@ -475,8 +499,8 @@ function d1742(): ExiObject {
 }
 
 function d1790(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -489,8 +513,8 @@ function d1790(): ExiObject {
 }
 
 function d1799(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -516,8 +540,8 @@ function d1799(): ExiObject {
 }
 
 function d2242(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -560,8 +584,8 @@ function d2242(): ExiObject {
 }
 
 function d2354(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
@@ -639,8 +663,8 @@ function d2354(): ExiObject {
 }
 
 function d2525(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -706,8 +730,8 @@ function d2525(): ExiObject {
 }
 
 function d2676(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
@@ -754,8 +778,8 @@ function d2676(): ExiObject {
 }
 
 function d2772(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -768,8 +792,8 @@ function d2772(): ExiObject {
 }
 
 function d4055(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -782,8 +806,8 @@ function d4055(): ExiObject {
 }
 
 function d4130(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
@@ -811,8 +835,8 @@ function d4130(): ExiObject {
 }
 
 function d5757(): ExiObject {
-  const o: ExiObject = {};
   let s = 0, c = 0, i = 0, x = 0, y = 0;
+  const o: ExiObject = {};
   i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
@@ -836,8 +860,24 @@ function d5757(): ExiObject {
 function e619(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 3) break sp;
+    if ((v = o.Multiplier) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+    if ((v = o.Unit) === undefined) break sp;
+    x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.Value) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -16384 || x >= 16384) break sp;
+    a = x < 0 ? -x - 1 : x;
+    if (a < 128) {
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 25;
+    } else {
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (9 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 23; i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10;
+    }
+    return;
+  }
   out: {
     {
       if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 2; s = 2; }
@@ -862,7 +902,7 @@ function e619(ov: ExiValue): void {
 function e655(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -893,8 +933,19 @@ function e655(ov: ExiValue): void {
 function e722(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 3) break sp;
+    if ((v = o.EVReady) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+    if ((v = o.EVErrorCode) === undefined) break sp;
+    x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.EVRESSSOC) === undefined) break sp;
+    x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f2 = x;
+    i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22;
+    return;
+  }
   out: {
     {
       if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 21; u += 3; s = 3; }
@@ -919,7 +970,7 @@ function e722(ov: ExiValue): void {
 function e758(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -941,7 +992,7 @@ function e758(ov: ExiValue): void {
 function e785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -993,7 +1044,7 @@ function e785(ov: ExiValue): void {
 function e1644(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1017,7 +1068,7 @@ function e1644(ov: ExiValue): void {
 function e1679(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1039,7 +1090,7 @@ function e1679(ov: ExiValue): void {
 function e1706(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1065,7 +1116,7 @@ function e1706(ov: ExiValue): void {
 function e1742(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1098,7 +1149,7 @@ function e1742(ov: ExiValue): void {
 function e1790(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1112,7 +1163,7 @@ function e1790(ov: ExiValue): void {
 function e1799(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1139,7 +1190,7 @@ function e1799(ov: ExiValue): void {
 function e2242(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1179,7 +1230,7 @@ function e2242(ov: ExiValue): void {
 function e2354(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1256,7 +1307,7 @@ function e2354(ov: ExiValue): void {
 function e2525(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1323,7 +1374,7 @@ function e2525(ov: ExiValue): void {
 function e2676(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1371,7 +1422,7 @@ function e2676(ov: ExiValue): void {
 function e2772(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1385,7 +1436,7 @@ function e2772(ov: ExiValue): void {
 function e4055(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1399,7 +1450,7 @@ function e4055(ov: ExiValue): void {
 function e4130(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1426,7 +1477,7 @@ function e4130(ov: ExiValue): void {
 function e5757(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
