@@ -178,7 +178,6 @@ export function tcpClass(ctx: NetContext): new (options: TCPOptions) => TCP {
       this.releaseAll();
       this.realDead = true;
       this.#inPipe?.drop();
-      this.#socket?.end();
       this.#socket?.destroy();
     }
 
