@@ -261,9 +261,9 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
 
 
   // ---- the expected path: from the start state, production 0 in every state (all event codes 0), simple fields
-  // only (fixed-width values, at most one integer, the last one), up to an EE. Decoded from one 32-bit window
+  // only (fixed-width values, at most one integer of up to three 7-bit groups, the last one), up to an EE. Decoded from one 32-bit window
   // with constant shifts and one mask compare for all event codes, CH and EE bits; encoded with one or two writes.
-  // Anything else (another production, an integer of more than two 7-bit groups) falls back to the state blocks.
+  // Anything else (another production, an integer of more than three 7-bit groups) falls back to the state blocks.
   interface Spec {
     fields: { p: Prod; w: number; se: number; n: number; off: number }[];
     /** The integer field (last), if any. */
@@ -349,8 +349,17 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
         L.push(`      P += ${sp.pre + 8}; ${rd("c", sp.tail)} if (c !== 0) { P -= ${sp.pre + 8 + sp.tail}; break sp; }`);
       }
       L.push(`    } else {`);
-      L.push(`      P += ${sp.pre + 8}; ${rd("c", 8 + sp.tail)} if ((c & ${(128 << sp.tail) | mask(sp.tail)}) !== 0) { P -= ${sp.pre + 16 + sp.tail}; break sp; }`);
-      L.push(`      y = (y & 127) + ((c >>> ${sp.tail}) << 7);`);
+      // second group and the tail in one read; a third group: one more read
+      const t = sp.tail;
+      const chk = (128 << t) | mask(t);
+      L.push(`      P += ${sp.pre + 8}; ${rd("c", 8 + t)}`);
+      L.push(`      if ((c & ${chk}) === 0) y = (y & 127) + ((c >>> ${t}) << 7);`);
+      L.push(`      else if (c < ${128 << t}) { P -= ${sp.pre + 16 + t}; break sp; }`);
+      L.push(`      else {`);
+      L.push(`        y = (y & 127) + (((c >>> ${t}) & 127) << 7); P -= ${t}; ${rd("c", 8 + t)}`);
+      L.push(`        if ((c & ${chk}) !== 0) { P -= ${sp.pre + 24 + t}; break sp; }`);
+      L.push(`        y += (c >>> ${t}) << 14;`);
+      L.push(`      }`);
       L.push(`    }`);
       vals.push(`${litKey(g.names[it.p.q]!)}: ${val}`);
     } else L.push(`    P += ${sp.pre};`);
@@ -472,11 +481,11 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     } else {
       L.push(`    if ((v = ${prop("o", g.names[it.p.q]!)}) === undefined) break sp;`);
       if (it.sign) {
-        L.push(`    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -16384 || x >= 16384) break sp;`);
+        L.push(`    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;`);
         L.push(`    a = x < 0 ? -x - 1 : x;`);
         parts.push(`(x < 0 ? 1 : 0)`);
       } else {
-        L.push(`    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 16384) break sp;`);
+        L.push(`    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 2097152) break sp;`);
         L.push(`    a = x;`);
       }
       const head = parts.join(" | ") || "0";
@@ -484,7 +493,9 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
       if (sp.pre + 8 + sp.tail <= 32) L.push(`      ${wrAny(`((${head}) << ${8 + sp.tail}) | (a << ${sp.tail})`, sp.pre + 8 + sp.tail)}`);
       else L.push(`      ${wrAny(`((${head}) << 8) | a`, sp.pre + 8)} Q += ${sp.tail};`);
       L.push(`    } else {`);
-      L.push(`      ${wrAny(`((${head}) << 8) | (a & 127) | 128`, sp.pre + 8)} ${wr(`(a >>> 7) << ${sp.tail}`, 8 + sp.tail)}`);
+      L.push(`      ${wrAny(`((${head}) << 8) | (a & 127) | 128`, sp.pre + 8)}`);
+      L.push(`      if (a < 16384) { ${wr(`(a >>> 7) << ${sp.tail}`, 8 + sp.tail)} }`);
+      L.push(`      else { ${wr(`((((a >>> 7) & 127) | 128) << ${8 + sp.tail}) | ((a >>> 14) << ${sp.tail})`, 16 + sp.tail)} }`);
       L.push(`    }`);
     }
     L.push(`    return;`);
