@@ -175,3 +175,22 @@ test("expected-path blocks (one 32-bit window per PhysicalValue): integer bounda
   }
   t.true(n > 0 && fastD > 0 && fastE > 0, `decoded ${n}, fast decode ${fastD}, fast encode ${fastE}`);
 });
+
+test("cached string encoding (the last EVSEID): empty, repeated, non-ASCII and alternating strings agree with the generic codec", (t) => {
+  const c = pair();
+  const v = loadVectors().find((x) => x.protocol === "iso2" && x.message === "CurrentDemandRes");
+  const base = v ? c.gd.decode(iso2, unhex(v.hex)) : null;
+  if (!base) {
+    t.pass("no ISO-2 CurrentDemandRes vector");
+    return;
+  }
+  let fast = 0;
+  for (const id of ["ZZ00000", "ZZ00000", "", "", "DE*ABC*E1234567*1", "é€x\u00ff", "ZZ00000", "\ud800", "a".repeat(37), "a".repeat(38)]) {
+    const doc = JSON.parse(JSON.stringify(base)) as ExiObject;
+    (((doc.V2G_Message as ExiObject).Body as ExiObject).CurrentDemandRes as ExiObject).EVSEID = id;
+    if (sameEncode(t, iso2, doc, c, `EVSEID ${JSON.stringify(id)}`)) fast++;
+    const r = run(() => c.ge.encode(iso2, doc));
+    if (r.ok) sameDecode(t, iso2, r.value as Uint8Array, c, `EVSEID ${JSON.stringify(id)} decode`);
+  }
+  t.true(fast >= 5, `fast encodes ${fast}`);
+});

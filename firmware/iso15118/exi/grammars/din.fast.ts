@@ -150,17 +150,18 @@ function whex(v: string): void {
       if ((hi | lo) < 0) throw BAIL;
       b.push((hi << 4) | lo);
     }
-    const words: number[] = [];
-    for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
     hexS = v;
     hexB = b;
-    hexW = words;
+    hexW = words32(b);
   }
   const b = hexB;
   if (b.length > LB) throw BAIL;
   room(b.length + 8);
   wu(b.length);
-  const words = hexW;
+  wbytes(b, hexW);
+}
+/** Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. */
+function wbytes(b: number[], words: number[]): void {
   const s = Q & 7;
   for (let k = 0; k < words.length; k++) {
     const i = Q >> 3;
@@ -181,15 +182,38 @@ function whex(v: string): void {
     Q += 8;
   }
 }
+function words32(b: number[]): number[] {
+  const words: number[] = [];
+  for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
+  return words;
+}
+// the last string encoded (length + code points: whole 7-bit groups, so bytes at any alignment; an EVSEID repeats)
+let strS = "";
+let strB: number[] = [2]; // "": length 0 + 2
+let strW: number[] = [];
+function vbytes(b: number[], v: number): void {
+  while (v >= 128) {
+    b.push((v & 127) | 128);
+    v = Math.floor(v / 128);
+  }
+  b.push(v);
+}
 function wstr(v: string): void {
-  for (let k = 0; k < v.length; k++) {
-    const c = v.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
+  if (v !== strS) {
+    for (let k = 0; k < v.length; k++) {
+      const c = v.charCodeAt(k);
+      if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
+    }
+    const b: number[] = [];
+    vbytes(b, v.length + 2);
+    for (let k = 0; k < v.length; k++) vbytes(b, v.charCodeAt(k));
+    strS = v;
+    strB = b;
+    strW = words32(b);
   }
   if (v.length > LS) throw BAIL;
-  room(3 * v.length + 8);
-  wu(v.length + 2);
-  for (let k = 0; k < v.length; k++) wu(v.charCodeAt(k));
+  room(strB.length + 8);
+  wbytes(strB, strW);
 }
 
 const EN0: string[] = ["None","StopCharging","ReNegotiation"];
