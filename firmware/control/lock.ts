@@ -7,6 +7,7 @@
  *    OCPP ConnectorLockFailure); the fault clears when the EV is unplugged;
  *  - failing to UNLOCK: the unlock is retried every UNLOCK_RETRY_MS; the fault clears when it succeeds.
  * A board with a fixed cable (or without a lock device) has none: `engaged` is always true.
+ * With holdOnEvDisconnect (OCPP UnlockConnectorOnEVSideDisconnect = false) an EV-side unplug keeps it engaged.
  *
  * No allocation and no HAL call per tick: the feedback arrives through onReadable and is read after each write.
  */
@@ -29,6 +30,13 @@ export class ConnectorLockControl {
   private retryAt = 0;
   /** Counters for tests and diagnostics. */
   readonly stats = { writes: 0, failures: 0 };
+  /**
+   * OCPP UnlockConnectorOnEVSideDisconnect = false: when the EV side of the cable is unplugged while the lock is
+   * engaged, the lock stays engaged (`held`) until release() (the driver's card) or unlock() (UnlockConnector).
+   */
+  holdOnEvDisconnect = false;
+  private _held = false;
+  private wasPlugged = false;
 
   constructor(hal: Hal, onChange: () => void, onError: (code: string, message: string) => void) {
     const Lock = hal.io.ConnectorLock;
@@ -86,8 +94,13 @@ export class ConnectorLockControl {
    */
   update(now: number, plugged: boolean, want: boolean): void {
     if (this.dev === null) return;
+    if (plugged !== this.wasPlugged) {
+      this.wasPlugged = plugged;
+      if (!plugged && this.holdOnEvDisconnect && this.cmd === 1 && !this._fault) this._held = true;
+    }
+    if (plugged && want) this._held = false; // a new authorized session owns the lock
     if (this._fault && this.faultLocking && !plugged) this._fault = false;
-    const target: 0 | 1 = want && !(this._fault && this.faultLocking) ? 1 : 0;
+    const target: 0 | 1 = (want || this._held) && !(this._fault && this.faultLocking) ? 1 : 0;
     if (target !== this.cmd) {
       this.write(target, now);
       return;
@@ -116,6 +129,7 @@ export class ConnectorLockControl {
    */
   unlock(now: number): boolean {
     if (this.dev === null) return false;
+    this._held = false;
     this.write(0, now);
     if (this.pos === 0) {
       this._fault = false;
@@ -123,6 +137,16 @@ export class ConnectorLockControl {
     }
     // The actuator did not move within the call: a slow one may still get there (update() times it out).
     return false;
+  }
+
+  /** The lock is held after an EV-side disconnect (holdOnEvDisconnect). */
+  get held(): boolean {
+    return this._held;
+  }
+
+  /** Ends the hold after an EV-side disconnect; the next update() unlocks (unless a session wants the lock). */
+  release(): void {
+    this._held = false;
   }
 
   private write(value: 0 | 1, now: number): void {

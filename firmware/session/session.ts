@@ -61,6 +61,8 @@ export interface SessionListener {
   ended?(session: SessionInfo): void;
   status?(status: ConnectorStatus, errorCode: string): void;
   authorizationRejected?(idTag: string, detail: string): void;
+  /** An identification was presented (before any authorization; e.g. the driver's card releasing a held cable). */
+  presented?(idTag: string, source: IdSource): void;
 }
 
 export interface SessionClock {
@@ -161,6 +163,7 @@ export class Session {
 
   /** An identification was presented (RFID card, remote start, free charging). */
   present(idTag: string, source: IdSource): void {
+    for (const l of this.listeners) l.presented?.(idTag, source);
     if (!this._available) return;
     const cur = this._current;
     if (cur) {

@@ -82,3 +82,62 @@ test("the contactor never closes on an unlocked socket; a fixed-cable board char
   t.false(tethered.trace.some((e) => e.kind === "lock"));
   t.true(tethered.trace.some((e) => e.kind === "contactor" && e["closed"] === true));
 });
+
+/** The simulator's lock-position trace (true: locked) from `from` on. */
+const lockTrace = (run: Awaited<ReturnType<typeof runScenario>>, from = 0) => run.trace.filter((e) => e.kind === "lock" && typeof e["locked"] === "boolean" && e.t >= from).map((e) => ({ t: e.t, locked: e["locked"] as boolean }));
+
+test("TC_005_1_CS EV Side Disconnected - StopTransactionOnEVSideDisconnect = true (unlock true): stopped EVDisconnected, the cable unlocked", async (t) => {
+  const run = await runScenario(t, {
+    duration: "60s",
+    events: [{ at: "2s", do: "plug" }, { at: "3s", do: "swipe", idTag: "CARD1" }, { at: "30s", do: "unplug" }],
+  });
+  const stops = run.out("StopTransaction");
+  t.is(stops.length, 1);
+  t.is(stops[0]!.payload["reason"], "EVDisconnected");
+  const unlocked = lockTrace(run, 30_000).find((e) => !e.locked)!;
+  t.true(unlocked.t >= 30_000 && unlocked.t < 31_000, `unlocked at ${unlocked.t}`);
+  t.is(run.sim.world.lockPosition(), 0);
+  t.is(run.statuses(1).at(-1)!.status, "Available");
+});
+
+test("TC_005_2_CS EV Side Disconnected - StopTransactionOnEVSideDisconnect = true (unlock false): stopped, the cable stays locked until the driver's card", async (t) => {
+  const run = await runScenario(t, {
+    duration: "90s",
+    events: [
+      { at: "1s", do: "csms", action: "ChangeConfiguration", payload: { key: "UnlockConnectorOnEVSideDisconnect", value: "false" } },
+      { at: "2s", do: "plug" },
+      { at: "3s", do: "swipe", idTag: "CARD1" },
+      { at: "30s", do: "unplug" },
+      // Another card does not release the cable; the driver's does.
+      { at: "45s", do: "swipe", idTag: "CARD2" },
+      { at: "60s", do: "swipe", idTag: "CARD1" },
+    ],
+  });
+  t.deepEqual(run.answers("ChangeConfiguration"), [{ status: "Accepted" }]);
+  const stops = run.out("StopTransaction");
+  t.is(stops.length, 1);
+  t.is(stops[0]!.payload["reason"], "EVDisconnected");
+  const after = lockTrace(run, 20_000);
+  const released = after.find((e) => !e.locked)!;
+  t.true(released.t >= 60_000 && released.t < 61_000, `unlocked at ${released.t} (${JSON.stringify(after)})`);
+  t.is(run.trace.filter((e) => e.kind === "lock-released").length, 1);
+  t.is(run.sim.world.lockPosition(), 0);
+  t.is(run.out("StartTransaction").length, 1);
+});
+
+test("UnlockConnectorOnEVSideDisconnect = false: UnlockConnector from the CSMS releases the held cable", async (t) => {
+  const run = await runScenario(t, {
+    duration: "60s",
+    events: [
+      { at: "1s", do: "csms", action: "ChangeConfiguration", payload: { key: "UnlockConnectorOnEVSideDisconnect", value: "false" } },
+      { at: "2s", do: "plug" },
+      { at: "3s", do: "swipe", idTag: "CARD1" },
+      { at: "20s", do: "unplug" },
+      unlock("40s"),
+    ],
+  });
+  t.deepEqual(run.answers("UnlockConnector"), [{ status: "Unlocked" }]);
+  const released = lockTrace(run, 10_000).find((e) => !e.locked)!;
+  t.true(released.t >= 40_000 && released.t < 41_000, `unlocked at ${released.t}`);
+  t.is(run.sim.world.lockPosition(), 0);
+});

@@ -56,7 +56,7 @@ test("TC_032_2_CS Power failure - stop transaction(s) after going down: PowerLos
   }
 });
 
-test("TC_036_CS / TC_039_CS the CSMS goes away for an hour mid-session: charging continues, every message delivered in order", async (t) => {
+test("TC_036_CS Connection Loss During Transaction: the CSMS goes away for an hour mid-session: charging continues, every message delivered in order", async (t) => {
   const sim = await simulate(`{ "name": "offline hour", "seed": 36, "duration": "3h", "config": { ${FAST}, "meterValueSampleIntervalS": 300 },
     "events": [ { "at": "2s", "do": "plug" }, { "at": "4s", "do": "swipe", "idTag": "TAG-4" },
                 { "at": "10min", "do": "network", "fault": "blackhole" },
@@ -82,7 +82,7 @@ test("TC_036_CS / TC_039_CS the CSMS goes away for an hour mid-session: charging
   }
 });
 
-test("TC_037_2_CS / TC_038_CS offline start and stop: queued, then delivered in order after the reconnection", async (t) => {
+test("TC_039_CS Offline Transaction: started and stopped offline (free charging), queued, then delivered in order after the reconnection", async (t) => {
   const sim = await simulate(`{ "name": "offline tx", "seed": 38, "duration": "40min", "config": { ${FAST}, "freeCharging": true },
     "events": [ { "at": "30s", "do": "network", "fault": "blackhole" }, { "at": "60s", "do": "plug" }, { "at": "5min", "do": "unplug" },
                 { "at": "10min", "do": "network", "fault": "restore" } ] }`);
@@ -94,6 +94,53 @@ test("TC_037_2_CS / TC_038_CS offline start and stop: queued, then delivered in 
     t.is(txCalls[0]!.action, "StartTransaction");
     t.is(txCalls.at(-1)!.action, "StopTransaction");
     t.true(Date.parse(txCalls[0]!.payload["timestamp"] as string) < Date.parse("2026-01-15T08:02:00Z"), "start stamped when it happened, offline");
+  } finally {
+    await sim.close();
+  }
+});
+
+test("TC_038_CS Offline Stop Transaction: started online, stopped offline, the StopTransaction delivered after the reconnection", async (t) => {
+  const sim = await simulate(`{ "name": "tc038", "seed": 38, "duration": "20min", "config": { ${FAST} },
+    "events": [ { "at": "2s", "do": "plug" }, { "at": "4s", "do": "swipe", "idTag": "TAG-38" },
+                { "at": "60s", "do": "network", "fault": "blackhole" }, { "at": "3min", "do": "unplug" },
+                { "at": "8min", "do": "network", "fault": "restore" } ] }`);
+  try {
+    const c = checkTransactions(sim);
+    t.deepEqual(c.problems, []);
+    t.is(c.transactions, 1);
+    t.deepEqual(c.reasons, ["EVDisconnected"]);
+    const start = callsIn(sim, "StartTransaction")[0]!;
+    const stop = callsIn(sim, "StopTransaction")[0]!;
+    const T0 = Date.parse("2026-01-15T08:00:00Z");
+    t.true(start.t < T0 + 60_000, "the start went out online");
+    t.true(stop.t >= T0 + 8 * 60_000, "the stop was delivered after the restore");
+    const stamped = Date.parse(stop.payload["timestamp"] as string) - T0;
+    t.true(stamped >= 180_000 && stamped < 181_000, `stamped when the EV left, offline (${stamped})`);
+  } finally {
+    await sim.close();
+  }
+});
+
+test("TC_004_2_CS Regular Charging Session - Identification First - ConnectionTimeOut: no transaction, back to Available", async (t) => {
+  const sim = await simulate(`{ "name": "tc004_2", "seed": 42, "duration": "3min", "config": { ${FAST} },
+    "events": [ { "at": "1s", "do": "csms", "action": "ChangeConfiguration", "payload": { "key": "ConnectionTimeOut", "value": "20" } },
+                { "at": "5s", "do": "swipe", "idTag": "TAG-42" }, { "at": "60s", "do": "plug" }, { "at": "100s", "do": "unplug" } ] }`);
+  try {
+    const c = checkTransactions(sim);
+    t.deepEqual(c.problems, []);
+    t.is(c.transactions, 0);
+    t.is(callsIn(sim, "StartTransaction").length, 0);
+    t.is(callsIn(sim, "Authorize").length, 1);
+    const T0 = Date.parse("2026-01-15T08:00:00Z");
+    const st = callsIn(sim, "StatusNotification")
+      .filter((x) => x.payload["connectorId"] === 1)
+      .map((x) => ({ t: x.t - T0, status: x.payload["status"] as string }));
+    const preparing = st.find((x) => x.status === "Preparing")!;
+    t.true(preparing.t >= 5_000 && preparing.t < 6_000, JSON.stringify(st));
+    // ConnectionTimeOut (20 s) after the authorization, without a car: Available again.
+    const back = st.find((x) => x.t > preparing.t && x.status === "Available")!;
+    t.true(back.t >= 25_000 && back.t < 27_000, JSON.stringify(st));
+    t.deepEqual(sim.csms!.validationFailures, []);
   } finally {
     await sim.close();
   }

@@ -8,18 +8,22 @@
  * reason PowerLoss, meterStop = the meter register read at boot (the energy register survives in the meter
  * IC) and the boot time (OCPP 1.6 §4.8 lets the charge point stop such transactions after the reboot).
  *
+ * With a supply monitor (hal.io.PowerFail, Board.holdUpMs > 0) the running transaction is stopped (PowerLoss,
+ * meter and time of the warning) and its StopTransaction journaled within the hold-up time, before going down.
+ *
  * Session numbers are unique across reboots: a counter in the "ocpp" key-value store, and never below the
  * highest session number still in the journal.
  *
  * Keys owned here: MeterValueSampleInterval, MeterValuesSampledData(+MaxLength), ClockAlignedDataInterval,
  * MeterValuesAlignedData(+MaxLength), StopTxnSampledData(+MaxLength), StopTxnAlignedData(+MaxLength),
  * StopTransactionOnEVSideDisconnect (read-only true: the session ends when the EV side disconnects),
- * UnlockConnectorOnEVSideDisconnect (no lock actuator on the supported boards: the cable is never held, the
- * value is accepted and stored for when one exists), TransactionMessageAttempts,
+ * UnlockConnectorOnEVSideDisconnect (false: the socket lock keeps the cable after an EV-side unplug until the
+ * transaction's idTag is presented again or UnlockConnector; boards without a lock store the value only),
+ * TransactionMessageAttempts,
  * TransactionMessageRetryInterval, and the vendor key TransactionJournalMaxBytes (the journal's byte budget).
  */
 import type { Temperature, TimerId } from "../../../../hal/index.js";
-import type { SessionInfo } from "../../../session/session.js";
+import { sameIdTag, type SessionInfo } from "../../../session/session.js";
 import { MEASURANDS, sampledValues, type MeterSources } from "../../transactions/meter-values.js";
 import { isoTime } from "../../../util/time.js";
 import { signedMeterFor } from "../../../metering/signed.js";
@@ -54,7 +58,18 @@ export const transactions: Ocpp16Feature = {
     keys.define("StopTxnAlignedData", csl(""));
     keys.define("StopTxnAlignedDataMaxLength", { type: "integer", default: max, readonly: true, volatile: true });
     keys.define("StopTransactionOnEVSideDisconnect", { type: "boolean", default: "true", readonly: true, volatile: true });
-    keys.define("UnlockConnectorOnEVSideDisconnect", { type: "boolean", default: "true" });
+    // Wired to the socket lock: false keeps the cable locked after an EV-side unplug until the driver's card
+    // (the transaction's idTag) is presented again or the CSMS sends UnlockConnector (control/lock.ts).
+    const lock = ctx.lock;
+    keys.define("UnlockConnectorOnEVSideDisconnect", {
+      type: "boolean",
+      default: "true",
+      onChange: (v) => {
+        if (lock) lock.holdOnEvDisconnect = v.toLowerCase() !== "true";
+      },
+    });
+    if (lock) lock.holdOnEvDisconnect = !keys.getBool("UnlockConnectorOnEVSideDisconnect");
+    let heldFor: string | null = null;
     keys.define("TransactionMessageAttempts", { type: "integer", default: "3", min: 1, max: 100 });
     keys.define("TransactionMessageRetryInterval", { type: "integer", default: "60", min: 0, max: 86_400 });
     // 16 KB by default: the queue keeps each record's bytes in RAM too (the ESP32 heap is ~78 KB); 0 = all the flash.
@@ -177,28 +192,69 @@ export const transactions: Ocpp16Feature = {
         });
         restartSampling();
       },
+      presented(idTag, source) {
+        if (heldFor === null || lock === null) return;
+        if (!lock.held) heldFor = null;
+        else if (source === "local" && sameIdTag(idTag, heldFor)) {
+          heldFor = null;
+          lock.release();
+          ctx.log("lock-released", { reason: "idTag" });
+        }
+      },
       ended(s) {
         running = null;
         restartSampling();
-        const timestamp = ctx.now();
-        const payload: Record<string, unknown> = {
-          meterStop: Math.max(Math.floor(s.meterStopWh), Math.floor(s.meterStartWh)),
-          timestamp,
-          reason: s.stopReason ?? "Other",
-        };
-        if (s.stopIdTag) payload["idTag"] = s.stopIdTag;
-        const data = begin.concat(aligned);
-        const signedData = signed?.transactionData(s);
-        if (signedData) data.push(...signedData);
-        const stopSampled = keys.getList("StopTxnSampledData");
-        if (stopSampled.length) data.push({ timestamp, sampledValue: sampledValues(stopSampled, "Transaction.End", sources) });
-        if (data.length) payload["transactionData"] = data;
-        begin = [];
-        aligned = [];
-        // transactionId is applied by the queue once StartTransaction.conf has assigned it.
-        ctx.tx.enqueue("StopTransaction", s.number, payload);
+        // The lock sees the unplug on the control tick after the session does: hold on the key, not on lock.held.
+        if (lock !== null && lock.holdOnEvDisconnect && s.stopReason === "EVDisconnected") heldFor = s.idTag;
+        // Already stopped (PowerLoss) within the power-fail hold-up time: the CSMS has that StopTransaction.
+        if (s.number === stoppedOnPowerFail) return;
+        stopTransaction(s);
       },
     });
+    const stopTransaction = (s: SessionInfo) => {
+      const timestamp = ctx.now();
+      const payload: Record<string, unknown> = {
+        meterStop: Math.max(Math.floor(s.meterStopWh), Math.floor(s.meterStartWh)),
+        timestamp,
+        reason: s.stopReason ?? "Other",
+      };
+      if (s.stopIdTag) payload["idTag"] = s.stopIdTag;
+      const data = begin.concat(aligned);
+      const signedData = signed?.transactionData(s);
+      if (signedData) data.push(...signedData);
+      const stopSampled = keys.getList("StopTxnSampledData");
+      if (stopSampled.length) data.push({ timestamp, sampledValue: sampledValues(stopSampled, "Transaction.End", sources) });
+      if (data.length) payload["transactionData"] = data;
+      begin = [];
+      aligned = [];
+      // transactionId is applied by the queue once StartTransaction.conf has assigned it.
+      ctx.tx.enqueue("StopTransaction", s.number, payload);
+    };
+
+    // --- the supply monitor's early warning (hal.io.PowerFail, Board.holdUpMs): the running transaction is
+    // stopped with reason PowerLoss and its StopTransaction journaled within the hold-up time (one journal
+    // append); it goes out at once if the link still carries it, else after the reboot. The session is asked to
+    // stop too (if the supply comes back, charging does not go on outside a transaction).
+    let stoppedOnPowerFail = 0;
+    const powerFailing = () => {
+      const s = running;
+      if (s === null || ctx.session.current !== s || stoppedOnPowerFail === s.number) return;
+      stoppedOnPowerFail = s.number;
+      running = null;
+      restartSampling();
+      if (s.stopReason === null) s.stopReason = "PowerLoss";
+      s.meterStopWh = ctx.meter.energyImport;
+      ctx.log("power-fail-stop", { session: s.number, meterStop: Math.floor(s.meterStopWh) });
+      stopTransaction(s);
+      ctx.session.requestStop("PowerLoss");
+    };
+    if (hal.io.PowerFail !== undefined && (hal.board.holdUpMs ?? 0) > 0) {
+      try {
+        new hal.io.PowerFail({ onReadable: () => powerFailing() });
+      } catch (e) {
+        ctx.log("device-error", { device: "powerfail", code: "open", message: (e as Error).message });
+      }
+    }
 
     // --- sessions the power failure interrupted: stop them now (PowerLoss), or once the clock is known
     const interrupted = ctx.tx.interrupted();
