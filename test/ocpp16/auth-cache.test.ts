@@ -94,3 +94,18 @@ test("the cache survives a reboot and a cached Blocked id does not charge offlin
   const denied = r.sim.trace.events.filter((e) => e.kind === "auth" && e["idTag"] === "BAD-1" && e["accepted"] === false).map((e) => e["detail"]);
   t.deepEqual(denied.slice(-1), ["Invalid"]);
 });
+
+test("StopTransaction.conf idTagInfo updates the cache: an id Blocked at the stop is asked online next time despite LocalPreAuthorize", async (t) => {
+  const r = await runAuth(t, {
+    keys: { LocalPreAuthorize: "true" },
+    onCall: ({ action }) => (action === "StopTransaction" ? { idTagInfo: { status: "Blocked" } } : undefined),
+    events: [...firstSession, { at: "2min", do: "plug" }, { at: "125s", do: "swipe", idTag: "CACHED-1" }, { at: "4min", do: "unplug" }],
+    duration: "5min",
+  });
+  t.deepEqual(r.sim.csms!.validationFailures, []);
+  t.is(r.of("StopTransaction")[0]!.payload["idTag"], "CACHED-1");
+  // Without the StopTransaction.conf in the cache the second swipe would start from the cache (TC_007_1); Blocked
+  // there, it is not pre-authorized: Authorize.req decides (the CSMS accepts it again).
+  t.deepEqual(r.of("Authorize").map((c) => c.t >= 125_000), [false, true]);
+  t.is(r.of("StartTransaction").length, 2);
+});

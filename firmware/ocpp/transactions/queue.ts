@@ -141,8 +141,11 @@ export interface TxQueueOptions {
   onStartConf(session: number, result: Record<string, unknown>): void;
   /** Called when a message is given up (failed `maxAttempts` times). */
   onGiveUp(message: TxMessage, error: RpcError): void;
-  /** Called when a StopTransaction was confirmed. */
-  onStopConf?(session: number): void;
+  /**
+   * Called when a StopTransaction was confirmed, with the StopTransaction.conf and the payload that was sent (its
+   * idTag is the one the conf's idTagInfo is about; the authorization cache learns from it).
+   */
+  onStopConf?(session: number, result: Record<string, unknown> | null | undefined, sent: Record<string, unknown>): void;
 }
 
 /** Sends stored transaction messages strictly in order, one at a time. */
@@ -293,7 +296,7 @@ export class TxQueue {
         for (const r of this.store.txIds()) if (r.session === next.session) this.store.remove(r.seq);
         this.store.remove(next.seq);
         this.txIdMap.delete(next.session);
-        this.options.onStopConf?.(next.session);
+        this.options.onStopConf?.(next.session, result, payload);
       } else {
         this.store.remove(next.seq);
       }

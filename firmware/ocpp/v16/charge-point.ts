@@ -157,6 +157,10 @@ export class ChargePoint16 implements Ocpp16Context {
         retryIntervalMs: () => (this.keys.has("TransactionMessageRetryInterval") ? this.keys.getInt("TransactionMessageRetryInterval") * 1000 : 0),
         timers: deps.hal.timers,
         onStartConf: (session, result) => this.startConfirmed(session, result),
+        onStopConf: (session, result, sent) => {
+          const idTag = typeof sent["idTag"] === "string" ? (sent["idTag"] as string) : undefined;
+          for (const l of this.listeners) l.stopConfirmed?.(session, idTag, result ?? {});
+        },
         onGiveUp: (m, e) => this.log("ocpp-giveup", { action: m.action, session: m.session, code: e.code }),
       },
     );

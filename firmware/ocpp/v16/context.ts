@@ -32,6 +32,8 @@ export interface Ocpp16Events {
   connection?(open: boolean): void;
   /** StartTransaction.conf of a local session arrived (its idTagInfo feeds the authorization cache). */
   startConfirmed?(session: number, result: Record<string, unknown>): void;
+  /** StopTransaction.conf arrived; `idTag` is the StopTransaction.req's (undefined: stopped without one). */
+  stopConfirmed?(session: number, idTag: string | undefined, result: Record<string, unknown>): void;
   /** A connection attempt failed before it opened (code ETLS: certificate refused; EHTTP401: credentials). */
   connectFailed?(error: HalError): void;
   /** The wall clock was set from the CSMS (BootNotification / Heartbeat currentTime). */

@@ -136,6 +136,11 @@ export const localAuth: Ocpp16Feature = {
         const cur = ctx.session.current;
         if (cur && cur.number === session && cur.parentIdTag === null && typeof info["parentIdTag"] === "string") cur.parentIdTag = info["parentIdTag"] as string;
       },
+      // StopTransaction.conf: its idTagInfo is about the idTag of the StopTransaction.req; it refreshes the cache.
+      stopConfirmed(_session, idTag, result) {
+        const info = result["idTagInfo"];
+        if (idTag !== undefined && info !== undefined) remember(idTag, info);
+      },
     });
 
     ctx.handle("SendLocalList", (p) => {
