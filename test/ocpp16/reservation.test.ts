@@ -1,5 +1,5 @@
 /** Reservation profile end to end (OCA TC_046 … TC_053). */
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import type { CsmsCallHook } from "../../simulator/csms/index.js";
 import { csms, iso, runAuth, squash } from "./auth-support.js";
 
@@ -13,35 +13,34 @@ const groupHook: CsmsCallHook = ({ action, payload }) => {
   return { idTagInfo: { status: "Accepted", ...(parents[idTag] ? { parentIdTag: parents[idTag] } : {}) } };
 };
 
-for (const [id, connectorId, title] of [
-  ["TC_046_1_CS", 1, "Reservation of a Connector - Local start transaction"],
-  ["TC_049_CS", 0, "Reservation of a Charge Point - Transaction"],
-] as const) {
-  test(`${id} ${title}`, async (t) => {
-    const r = await runAuth(t, {
-      events: [
-        reserve("10s", connectorId, 7, "RES-TAG", 3_600_000),
-        // Another card may not use the reserved connector.
-        { at: "20s", do: "swipe", idTag: "SOMEONE-ELSE" },
-        { at: "30s", do: "swipe", idTag: "RES-TAG" },
-        { at: "35s", do: "plug" },
-        { at: "3min", do: "unplug" },
-      ],
-      duration: "4min",
-    });
-    t.deepEqual(r.sim.csms!.validationFailures, []);
-    t.deepEqual(r.answers.map((a) => a.result), [{ status: "Accepted" }]);
-    const starts = r.of("StartTransaction");
-    t.is(starts.length, 1);
-    t.is(starts[0]!.payload["idTag"], "RES-TAG");
-    t.is(starts[0]!.payload["reservationId"], 7);
-    const seq = squash(r.statuses);
-    t.deepEqual(seq.slice(0, 3), ["Available", "Reserved", "Preparing"], JSON.stringify(seq));
-    t.true(seq.includes("Charging"));
-    t.is(seq.at(-1), "Available");
-    t.is(seq.filter((x) => x === "Reserved").length, 1, "the reservation was used up");
+// Shared bodies are registered under literal titles (the OCA coverage check, oca-coverage.test.ts, reads them).
+const reservedLocalStart = async (t: ExecutionContext, connectorId: 0 | 1) => {
+  const r = await runAuth(t, {
+    events: [
+      reserve("10s", connectorId, 7, "RES-TAG", 3_600_000),
+      // Another card may not use the reserved connector.
+      { at: "20s", do: "swipe", idTag: "SOMEONE-ELSE" },
+      { at: "30s", do: "swipe", idTag: "RES-TAG" },
+      { at: "35s", do: "plug" },
+      { at: "3min", do: "unplug" },
+    ],
+    duration: "4min",
   });
-}
+  t.deepEqual(r.sim.csms!.validationFailures, []);
+  t.deepEqual(r.answers.map((a) => a.result), [{ status: "Accepted" }]);
+  const starts = r.of("StartTransaction");
+  t.is(starts.length, 1);
+  t.is(starts[0]!.payload["idTag"], "RES-TAG");
+  t.is(starts[0]!.payload["reservationId"], 7);
+  const seq = squash(r.statuses);
+  t.deepEqual(seq.slice(0, 3), ["Available", "Reserved", "Preparing"], JSON.stringify(seq));
+  t.true(seq.includes("Charging"));
+  t.is(seq.at(-1), "Available");
+  t.is(seq.filter((x) => x === "Reserved").length, 1, "the reservation was used up");
+};
+
+test("TC_046_1_CS Reservation of a Connector - Local start transaction", (t) => reservedLocalStart(t, 1));
+test("TC_049_CS Reservation of a Charge Point - Transaction", (t) => reservedLocalStart(t, 0));
 
 test("TC_046_2_CS Reservation of a Connector - Remote start transaction", async (t) => {
   const r = await runAuth(t, {
@@ -70,7 +69,8 @@ test("TC_047_CS Reservation of a Connector - Expire: the connector becomes Avail
   t.is(starts[0]!.payload["reservationId"], undefined);
 });
 
-test("TC_048_1_CS Reservation of a Connector - Faulted / TC_050_1_CS Reservation of a Charge Point - Faulted", async (t) => {
+/** TC_048_1 on connector 1 and TC_050_1 on connector 0 (the charge point), in one run. */
+const connectorAndChargePoint1 = async (t: ExecutionContext) => {
   const r = await runAuth(t, {
     events: [{ at: "10s", do: "pilotShort", on: true }, reserve("20s", 1, 1, "RES-TAG", 3_600_000), reserve("21s", 0, 2, "RES-TAG", 3_600_000)],
     duration: "30s",
@@ -78,9 +78,12 @@ test("TC_048_1_CS Reservation of a Connector - Faulted / TC_050_1_CS Reservation
   t.deepEqual(r.sim.csms!.validationFailures, []);
   t.is(squash(r.statuses).at(-1), "Faulted");
   t.deepEqual(r.answers.map((a) => a.result), [{ status: "Faulted" }, { status: "Faulted" }]);
-});
+};
+test("TC_048_1_CS Reservation of a Connector - Faulted (connector 1; connector 0 in the same run)", connectorAndChargePoint1);
+test("TC_050_1_CS Reservation of a Charge Point - Faulted (connector 0; connector 1 in the same run)", connectorAndChargePoint1);
 
-test("TC_048_2_CS Reservation of a Connector - Occupied / TC_050_2_CS Reservation of a Charge Point - Occupied", async (t) => {
+/** TC_048_2 on connector 1 and TC_050_2 on connector 0 (the charge point), in one run. */
+const connectorAndChargePoint2 = async (t: ExecutionContext) => {
   const r = await runAuth(t, {
     events: [
       { at: "10s", do: "plug" },
@@ -96,18 +99,24 @@ test("TC_048_2_CS Reservation of a Connector - Occupied / TC_050_2_CS Reservatio
   });
   t.deepEqual(r.sim.csms!.validationFailures, []);
   t.deepEqual(r.answers.map((a) => a.result), [{ status: "Occupied" }, { status: "Occupied" }, { status: "Accepted" }, { status: "Occupied" }]);
-});
+};
+test("TC_048_2_CS Reservation of a Connector - Occupied (connector 1; connector 0 in the same run)", connectorAndChargePoint2);
+test("TC_050_2_CS Reservation of a Charge Point - Occupied (connector 0; connector 1 in the same run)", connectorAndChargePoint2);
 
-test("TC_048_3_CS Reservation of a Connector - Unavailable / TC_050_3_CS Reservation of a Charge Point - Unavailable", async (t) => {
+/** TC_048_3 on connector 1 and TC_050_3 on connector 0 (the charge point), in one run. */
+const connectorAndChargePoint3 = async (t: ExecutionContext) => {
   const r = await runAuth(t, {
     events: [{ at: "10s", do: "availability", available: false }, reserve("20s", 1, 1, "RES-TAG", 3_600_000), reserve("21s", 0, 2, "RES-TAG", 3_600_000)],
     duration: "30s",
   });
   t.deepEqual(r.sim.csms!.validationFailures, []);
   t.deepEqual(r.answers.map((a) => a.result), [{ status: "Unavailable" }, { status: "Unavailable" }]);
-});
+};
+test("TC_048_3_CS Reservation of a Connector - Unavailable (connector 1; connector 0 in the same run)", connectorAndChargePoint3);
+test("TC_050_3_CS Reservation of a Charge Point - Unavailable (connector 0; connector 1 in the same run)", connectorAndChargePoint3);
 
-test("TC_048_4_CS Reservation of a Connector - Rejected / TC_050_4_CS Reservation of a Charge Point - Rejected", async (t) => {
+/** TC_048_4 on connector 1 and TC_050_4 on connector 0 (the charge point), in one run. */
+const connectorAndChargePoint4 = async (t: ExecutionContext) => {
   const r = await runAuth(t, {
     keys: { ReservationEnabled: "false" },
     events: [
@@ -131,7 +140,9 @@ test("TC_048_4_CS Reservation of a Connector - Rejected / TC_050_4_CS Reservatio
     { configurationKey: [{ key: "ReserveConnectorZeroSupported", readonly: true, value: "true" }] },
   ]);
   t.false(r.statuses.includes("Reserved"));
-});
+};
+test("TC_048_4_CS Reservation of a Connector - Rejected (connector 1; connector 0 in the same run)", connectorAndChargePoint4);
+test("TC_050_4_CS Reservation of a Charge Point - Rejected (connector 0; connector 1 in the same run)", connectorAndChargePoint4);
 
 test("TC_051_CS Cancel Reservation", async (t) => {
   const r = await runAuth(t, {
@@ -185,6 +196,25 @@ test("TC_053_2_CS Use a reserved Connector with parentIdTag - Remote", async (t)
   // The remote idTag is not the reserved one: its parentIdTag is learnt with an Authorize.req.
   t.deepEqual(r.of("Authorize").map((c) => c.payload["idTag"]), ["CHILD-2"]);
   t.deepEqual(r.of("StartTransaction").map((c) => [c.payload["idTag"], c.payload["reservationId"]]), [["CHILD-2", 14]]);
+});
+
+test("RemoteStartTransaction for another idTag on a connector reserved without parentIdTag: Rejected at once, the reservation kept", async (t) => {
+  const r = await runAuth(t, {
+    events: [
+      reserve("10s", 1, 16, "RES-TAG", 3_600_000),
+      { at: "20s", do: "plug" },
+      csms("25s", "RemoteStartTransaction", { idTag: "SOMEONE-ELSE", connectorId: 1 }),
+      csms("30s", "RemoteStartTransaction", { idTag: "RES-TAG", connectorId: 1 }),
+      { at: "3min", do: "unplug" },
+    ],
+    duration: "4min",
+  });
+  t.deepEqual(r.sim.csms!.validationFailures, []);
+  t.deepEqual(r.answers.map((a) => a.result), [{ status: "Accepted" }, { status: "Rejected" }, { status: "Accepted" }]);
+  t.is(r.of("Authorize").length, 0, "no authorization for a start that cannot happen");
+  t.deepEqual(r.of("StartTransaction").map((c) => [c.payload["idTag"], c.payload["reservationId"]]), [["RES-TAG", 16]]);
+  t.deepEqual(squash(r.statuses).slice(0, 2), ["Available", "Reserved"]);
+  t.is(r.of("StatusNotification").filter((c) => c.t >= 25_000 && c.t < 30_000).length, 0, "the rejected start changed nothing");
 });
 
 test("a reservation survives a reboot (still Reserved) and still expires on time; the same reservationId replaces it", async (t) => {

@@ -1,7 +1,9 @@
 /**
  * RemoteStartTransaction / RemoteStopTransaction (Core profile), with AuthorizeRemoteTxRequests: when true, the
  * idTag of a remote start is authorized (Authorize.req, local list, cache) before the session may use it.
+ * A connector reserved for another idTag (and no parentIdTag in the reservation) answers Rejected.
  */
+import { sameIdTag } from "../../../session/session.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
 import { remoteStartProfile } from "./smart-charging.js";
 
@@ -25,6 +27,12 @@ export const remote: Ocpp16Feature = {
       if (p["connectorId"] !== undefined && p["connectorId"] !== ctx.connectorId) return { status: "Rejected" };
       const s = ctx.session;
       if (s.current || s.authorized || !s.available || s.status === "Faulted") return { status: "Rejected" };
+      // Reserved for another idTag: only an idTag of the reservation's parentIdTag group may use it. Without a
+      // parentIdTag in the reservation no other idTag can, so Rejected now; with one, the idTag's own parentIdTag is
+      // known only after its authorization (OCPP 1.6 §5.13: Authorize.req when neither the list nor the cache
+      // has it), so the request is Accepted and the session refuses the idTag if the groups differ (TC_053_2).
+      const r = s.reservation;
+      if (r !== null && !sameIdTag(r.idTag, idTag) && r.parentIdTag === null) return { status: "Rejected" };
       const keepProfile = remoteStartProfileAcceptable(ctx, p["chargingProfile"] as Record<string, unknown> | undefined);
       if (!keepProfile) return { status: "Rejected" };
       keepProfile(idTag);
