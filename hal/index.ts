@@ -3,6 +3,7 @@
  * hal/moddable, the simulated one in simulator/. Chip drivers written over ECMA-419 IO live in hal/drivers.
  */
 import type { ChargingIo } from "./charging.js";
+import type { DcIo } from "./dc.js";
 import type { Clock, Timers } from "./clock.js";
 import type { Crypto } from "./crypto.js";
 import type { LowLevelIo, LteModemWiring, MeterIcWiring, PlcModemWiring } from "./io.js";
@@ -14,6 +15,7 @@ import type { Log, System } from "./system.js";
 export * from "./common.js";
 export * from "./clock.js";
 export * from "./charging.js";
+export * from "./dc.js";
 export * from "./metering.js";
 export * from "./storage.js";
 export * from "./crypto.js";
@@ -56,7 +58,7 @@ export interface Hal {
   readonly board: Board;
   readonly clock: Clock;
   readonly timers: Timers;
-  readonly io: ChargingIo & MeteringIo & LowLevelIo;
+  readonly io: ChargingIo & MeteringIo & LowLevelIo & DcIo;
   readonly storage: Storage;
   readonly crypto: Crypto;
   readonly network: Network & NetworkInterfaces;
