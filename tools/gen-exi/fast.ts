@@ -415,19 +415,19 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
             body =
               `${rd("x", total)} if (x >= ${1 << (total - 1)}) throw BAIL; y = (x >>> ${wn + 1}) & 255; ` +
               `if (y < 128) { if ((x & ${1 << wn}) !== 0) throw BAIL; c = x & ${mask(wn)}; } ` +
-              `else { P -= ${1 + wn}; y = ruc(y); ${rd("c", 1 + wn)} if (c >>> ${wn} !== 0) throw BAIL; c &= ${mask(wn)}; } ` +
+              `else { P -= ${1 + wn}; y = ruc(y, P); P = RP; ${rd("c", 1 + wn)} if (c >>> ${wn} !== 0) throw BAIL; c &= ${mask(wn)}; } ` +
               `${dst} = ${val}; ${to}`;
           } else {
             const parts: string[] = [];
             if (dk === D_INT) {
               parts.push(rd("x", se + 1));
               if (se) parts.push(`if (x > 1) throw BAIL;`);
-              parts.push(`${dst} = x === 1 ? -ru() - 1 : ru();`);
+              parts.push(`${dst} = x === 1 ? -ru(P) - 1 : ru(P); P = RP;`);
             } else {
               if (se) parts.push(`${rd("x", 1)} if (x !== 0) throw BAIL;`);
-              if (dk === D_UINT) parts.push(`${dst} = ru();`);
-              else if (dk === D_BINARY) parts.push(`${dst} = rhex();`);
-              else if (dk === D_STRING) parts.push(`${dst} = rstr();`);
+              if (dk === D_UINT) parts.push(`${dst} = ru(P); P = RP;`);
+              else if (dk === D_BINARY) parts.push(`${dst} = rhex(P); P = RP;`);
+              else if (dk === D_STRING) parts.push(`${dst} = rstr(P); P = RP;`);
               else if (fixedDt(p.arg)) {
                 const f = decFixed(p.arg, "x");
                 parts.push(`${rd("x", dtBits(p.arg))} ${f.check}${dst} = ${f.value};`);
@@ -556,19 +556,19 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
             body =
               `x = v as number; if ((x | 0) !== x) throw BAIL; ` +
               `if (x >= -128 && x < 128) { ${wr(`${p.code << 11} | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)`, w + 11)} } ` +
-              `else { ${wr(`${p.code << 2} | (x < 0 ? 1 : 0)`, w + 2)} wu(x < 0 ? -x - 1 : x); Q += 1; } ${to}`;
+              `else { ${wr(`${p.code << 2} | (x < 0 ? 1 : 0)`, w + 2)} Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } ${to}`;
           } else if (se && dk === D_UINT) {
             body =
               `x = v as number; if (x >>> 0 !== x) throw BAIL; ` +
               `if (x < 128) { ${wr(`${p.code << 10} | (x << 1)`, w + 10)} } ` +
-              `else { ${wr(String(p.code << 1), w + 1)} wu(x); Q += 1; } ${to}`;
+              `else { ${wr(String(p.code << 1), w + 1)} Q = wu(Q, x) + 1; } ${to}`;
           } else if (dk === D_INT) {
-            body = `x = v as number; if ((x | 0) !== x) throw BAIL; ${wr(`${p.code << (se + 1)} | (x < 0 ? 1 : 0)`, w + se + 1)} wu(x < 0 ? -x - 1 : x); ${se ? "Q += 1; " : ""}${to}`;
+            body = `x = v as number; if ((x | 0) !== x) throw BAIL; ${wr(`${p.code << (se + 1)} | (x < 0 ? 1 : 0)`, w + se + 1)} Q = wu(Q, x < 0 ? -x - 1 : x)${se ? " + 1" : ""}; ${to}`;
           } else {
             const helper =
               dk === D_UINT ? `x = v as number; if (x >>> 0 !== x) throw BAIL;` : dk === D_BINARY ? `if (typeof v !== "string") throw BAIL;` : dk === D_STRING ? `if (typeof v !== "string") throw BAIL;` : "throw BAIL;";
-            const call = dk === D_UINT ? "wu(x);" : dk === D_BINARY ? "whex(v);" : dk === D_STRING ? "wstr(v);" : "";
-            body = `${helper} ${wr(String(p.code << se), w + se)} ${call} ${se ? "Q += 1; " : ""}${to}`;
+            const call = dk === D_UINT ? "wu(Q, x)" : dk === D_BINARY ? "whex(Q, v)" : dk === D_STRING ? "wstr(Q, v)" : "";
+            body = `${helper} ${wr(String(p.code << se), w + se)} ${call ? `Q = ${call}${se ? " + 1" : ""}; ` : ""}${to}`;
           }
         }
         L.push(`      ${cond} { ${body} }`);
@@ -595,217 +595,16 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
 /* eslint-disable */
 import type { BitWriter } from "../bits.js";
 import type { ExiLimits, ExiObject, ExiValue } from "../codec.js";
+import { BAIL, beginRead, beginWrite, em, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
 import type { ExiFast } from "../grammar.js";
 
-const BAIL = { bail: true };
 let B: Uint8Array = new Uint8Array(0);
 let P = 0;
 let E = 0;
-let LS = 0;
-let LB = 0;
 let W: Uint8Array = new Uint8Array(0);
 let Q = 0;
-const HEX: string[] = [];
-const HX = new Int8Array(256).fill(-1);
-for (let k = 0; k < 256; k++) HEX.push("0123456789ABCDEF"[k >> 4]! + "0123456789ABCDEF"[k & 15]!);
-for (let k = 0; k < 10; k++) HX[48 + k] = k;
-for (let k = 0; k < 6; k++) HX[65 + k] = HX[97 + k] = 10 + k;
-function em(list: readonly (string | number)[]): Record<string, number> {
-  const m = Object.create(null) as Record<string, number>;
-  list.forEach((v, k) => (m[String(v)] = k));
-  return m;
-}
 /** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
 const RESERVE = ${reserve};
-
-/** EXI unsigned integer (7-bit groups); at most 2^53 - 1. */
-function ru(): number {
-  let v = 0;
-  let m = 1;
-  for (let k = 0; k < 8; k++) {
-    const i = P >> 3;
-    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
-    P += 8;
-    v += (b & 127) * m;
-    if (b < 128) {
-      if (v > 9007199254740991) throw BAIL;
-      return v;
-    }
-    m *= 128;
-  }
-  throw BAIL;
-}
-/** The rest of an unsigned integer whose first group (>= 128) was already read. */
-function ruc(first: number): number {
-  let v = first & 127;
-  let m = 128;
-  for (let k = 1; k < 8; k++) {
-    const i = P >> 3;
-    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
-    P += 8;
-    v += (b & 127) * m;
-    if (b < 128) {
-      if (v > 9007199254740991) throw BAIL;
-      return v;
-    }
-    m *= 128;
-  }
-  throw BAIL;
-}
-/** 32 bits at bit position p (zeros past the end). */
-function r32(p: number): number {
-  const i = p >> 3;
-  const s = p & 7;
-  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
-}
-// the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
-let hxLen = -1;
-let hxA = 0;
-let hxB = 0;
-let hxS = "";
-function rhex(): string {
-  const len = ru();
-  if (len > LB || P + len * 8 > E) throw BAIL;
-  let a = 0;
-  let b = 0;
-  if (len > 0 && len <= 8) {
-    a = r32(P);
-    if (len > 4) b = r32(P + 32) >>> ((8 - len) * 8);
-    else if (len < 4) a >>>= (4 - len) * 8;
-    if (len === hxLen && a === hxA && b === hxB) {
-      P += len * 8;
-      return hxS;
-    }
-  }
-  let s = "";
-  const sh = 8 - (P & 7);
-  for (let k = 0; k < len; k++) {
-    const i = P >> 3;
-    s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
-    P += 8;
-  }
-  if (len > 0 && len <= 8) {
-    hxLen = len;
-    hxA = a;
-    hxB = b;
-    hxS = s;
-  }
-  return s;
-}
-function rstr(): string {
-  const L = ru();
-  if (L < 2) throw BAIL; // a string-table hit: the generic decoder keeps the tables
-  const len = L - 2;
-  if (len > LS || P + len * 8 > E) throw BAIL;
-  let s = "";
-  for (let k = 0; k < len; k++) {
-    const c = ru();
-    if (c > 0xffff) throw BAIL;
-    if (c >= 0xd800 && c <= 0xdfff) throw BAIL;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-function room(bytes: number): void {
-  if ((Q >> 3) + bytes + RESERVE > W.length) throw BAIL;
-}
-function wu(v: number): void {
-  for (;;) {
-    const i = Q >> 3;
-    const sh = 8 - (Q & 7);
-    if (v < 128) {
-      const y = v << sh;
-      W[i] |= y >>> 8;
-      W[i + 1] |= y;
-      Q += 8;
-      return;
-    }
-    const y = ((v & 127) | 128) << sh;
-    W[i] |= y >>> 8;
-    W[i + 1] |= y;
-    Q += 8;
-    v = Math.floor(v / 128);
-  }
-}
-// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
-let hexS = "";
-let hexB: number[] = [];
-let hexW: number[] = [];
-function whex(v: string): void {
-  if (v !== hexS) {
-    if (v.length & 1) throw BAIL;
-    const b: number[] = [];
-    for (let k = 0; k < v.length; k += 2) {
-      const hi = HX[v.charCodeAt(k)]!;
-      const lo = HX[v.charCodeAt(k + 1)]!;
-      if ((hi | lo) < 0) throw BAIL;
-      b.push((hi << 4) | lo);
-    }
-    hexS = v;
-    hexB = b;
-    hexW = words32(b);
-  }
-  const b = hexB;
-  if (b.length > LB) throw BAIL;
-  room(b.length + 8);
-  wu(b.length);
-  wbytes(b, hexW);
-}
-/** Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. */
-function wbytes(b: number[], words: number[]): void {
-  const s = Q & 7;
-  for (let k = 0; k < words.length; k++) {
-    const i = Q >> 3;
-    const y = words[k]!;
-    W[i] |= y >>> (24 + s);
-    W[i + 1] |= y >>> (16 + s);
-    W[i + 2] |= y >>> (8 + s);
-    W[i + 3] |= y >>> s;
-    W[i + 4] |= y << (8 - s);
-    Q += 32;
-  }
-  const sh = 8 - s;
-  for (let k = words.length * 4; k < b.length; k++) {
-    const i = Q >> 3;
-    const y = b[k]! << sh;
-    W[i] |= y >>> 8;
-    W[i + 1] |= y;
-    Q += 8;
-  }
-}
-function words32(b: number[]): number[] {
-  const words: number[] = [];
-  for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
-  return words;
-}
-// the last string encoded (length + code points: whole 7-bit groups, so bytes at any alignment; an EVSEID repeats)
-let strS = "";
-let strB: number[] = [2]; // "": length 0 + 2
-let strW: number[] = [];
-function vbytes(b: number[], v: number): void {
-  while (v >= 128) {
-    b.push((v & 127) | 128);
-    v = Math.floor(v / 128);
-  }
-  b.push(v);
-}
-function wstr(v: string): void {
-  if (v !== strS) {
-    for (let k = 0; k < v.length; k++) {
-      const c = v.charCodeAt(k);
-      if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
-    }
-    const b: number[] = [];
-    vbytes(b, v.length + 2);
-    for (let k = 0; k < v.length; k++) vbytes(b, v.charCodeAt(k));
-    strS = v;
-    strB = b;
-    strW = words32(b);
-  }
-  if (v.length > LS) throw BAIL;
-  room(strB.length + 8);
-  wbytes(strB, strW);
-}
 `;
   const enums: string[] = [];
   for (const e of [...enumLists].sort((a, b) => a - b)) {
@@ -824,8 +623,7 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
   B = bytes;
   P = 0;
   E = bytes.length * 8;
-  LS = limits.maxStringLength;
-  LB = limits.maxBinaryLength;
+  beginRead(bytes, limits);
   let i = 0, x = 0;
   ${rd("x", 8 + wd)}
   if (x !== ${(0x80 << wd) | rootProd.code}) throw BAIL;
@@ -839,8 +637,7 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
 function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
   W = w.buf;
   Q = 0;
-  LS = limits.maxStringLength;
-  LB = limits.maxBinaryLength;
+  beginWrite(W, limits, RESERVE);
   try {
     if (W.length < RESERVE + 64) throw BAIL;
     const v = ${rootKey};

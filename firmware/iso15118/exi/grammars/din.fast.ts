@@ -4,217 +4,16 @@
 /* eslint-disable */
 import type { BitWriter } from "../bits.js";
 import type { ExiLimits, ExiObject, ExiValue } from "../codec.js";
+import { BAIL, beginRead, beginWrite, em, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
 import type { ExiFast } from "../grammar.js";
 
-const BAIL = { bail: true };
 let B: Uint8Array = new Uint8Array(0);
 let P = 0;
 let E = 0;
-let LS = 0;
-let LB = 0;
 let W: Uint8Array = new Uint8Array(0);
 let Q = 0;
-const HEX: string[] = [];
-const HX = new Int8Array(256).fill(-1);
-for (let k = 0; k < 256; k++) HEX.push("0123456789ABCDEF"[k >> 4]! + "0123456789ABCDEF"[k & 15]!);
-for (let k = 0; k < 10; k++) HX[48 + k] = k;
-for (let k = 0; k < 6; k++) HX[65 + k] = HX[97 + k] = 10 + k;
-function em(list: readonly (string | number)[]): Record<string, number> {
-  const m = Object.create(null) as Record<string, number>;
-  list.forEach((v, k) => (m[String(v)] = k));
-  return m;
-}
 /** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
 const RESERVE = 123;
-
-/** EXI unsigned integer (7-bit groups); at most 2^53 - 1. */
-function ru(): number {
-  let v = 0;
-  let m = 1;
-  for (let k = 0; k < 8; k++) {
-    const i = P >> 3;
-    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
-    P += 8;
-    v += (b & 127) * m;
-    if (b < 128) {
-      if (v > 9007199254740991) throw BAIL;
-      return v;
-    }
-    m *= 128;
-  }
-  throw BAIL;
-}
-/** The rest of an unsigned integer whose first group (>= 128) was already read. */
-function ruc(first: number): number {
-  let v = first & 127;
-  let m = 128;
-  for (let k = 1; k < 8; k++) {
-    const i = P >> 3;
-    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255;
-    P += 8;
-    v += (b & 127) * m;
-    if (b < 128) {
-      if (v > 9007199254740991) throw BAIL;
-      return v;
-    }
-    m *= 128;
-  }
-  throw BAIL;
-}
-/** 32 bits at bit position p (zeros past the end). */
-function r32(p: number): number {
-  const i = p >> 3;
-  const s = p & 7;
-  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
-}
-// the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
-let hxLen = -1;
-let hxA = 0;
-let hxB = 0;
-let hxS = "";
-function rhex(): string {
-  const len = ru();
-  if (len > LB || P + len * 8 > E) throw BAIL;
-  let a = 0;
-  let b = 0;
-  if (len > 0 && len <= 8) {
-    a = r32(P);
-    if (len > 4) b = r32(P + 32) >>> ((8 - len) * 8);
-    else if (len < 4) a >>>= (4 - len) * 8;
-    if (len === hxLen && a === hxA && b === hxB) {
-      P += len * 8;
-      return hxS;
-    }
-  }
-  let s = "";
-  const sh = 8 - (P & 7);
-  for (let k = 0; k < len; k++) {
-    const i = P >> 3;
-    s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
-    P += 8;
-  }
-  if (len > 0 && len <= 8) {
-    hxLen = len;
-    hxA = a;
-    hxB = b;
-    hxS = s;
-  }
-  return s;
-}
-function rstr(): string {
-  const L = ru();
-  if (L < 2) throw BAIL; // a string-table hit: the generic decoder keeps the tables
-  const len = L - 2;
-  if (len > LS || P + len * 8 > E) throw BAIL;
-  let s = "";
-  for (let k = 0; k < len; k++) {
-    const c = ru();
-    if (c > 0xffff) throw BAIL;
-    if (c >= 0xd800 && c <= 0xdfff) throw BAIL;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-function room(bytes: number): void {
-  if ((Q >> 3) + bytes + RESERVE > W.length) throw BAIL;
-}
-function wu(v: number): void {
-  for (;;) {
-    const i = Q >> 3;
-    const sh = 8 - (Q & 7);
-    if (v < 128) {
-      const y = v << sh;
-      W[i] |= y >>> 8;
-      W[i + 1] |= y;
-      Q += 8;
-      return;
-    }
-    const y = ((v & 127) | 128) << sh;
-    W[i] |= y >>> 8;
-    W[i + 1] |= y;
-    Q += 8;
-    v = Math.floor(v / 128);
-  }
-}
-// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
-let hexS = "";
-let hexB: number[] = [];
-let hexW: number[] = [];
-function whex(v: string): void {
-  if (v !== hexS) {
-    if (v.length & 1) throw BAIL;
-    const b: number[] = [];
-    for (let k = 0; k < v.length; k += 2) {
-      const hi = HX[v.charCodeAt(k)]!;
-      const lo = HX[v.charCodeAt(k + 1)]!;
-      if ((hi | lo) < 0) throw BAIL;
-      b.push((hi << 4) | lo);
-    }
-    hexS = v;
-    hexB = b;
-    hexW = words32(b);
-  }
-  const b = hexB;
-  if (b.length > LB) throw BAIL;
-  room(b.length + 8);
-  wu(b.length);
-  wbytes(b, hexW);
-}
-/** Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. */
-function wbytes(b: number[], words: number[]): void {
-  const s = Q & 7;
-  for (let k = 0; k < words.length; k++) {
-    const i = Q >> 3;
-    const y = words[k]!;
-    W[i] |= y >>> (24 + s);
-    W[i + 1] |= y >>> (16 + s);
-    W[i + 2] |= y >>> (8 + s);
-    W[i + 3] |= y >>> s;
-    W[i + 4] |= y << (8 - s);
-    Q += 32;
-  }
-  const sh = 8 - s;
-  for (let k = words.length * 4; k < b.length; k++) {
-    const i = Q >> 3;
-    const y = b[k]! << sh;
-    W[i] |= y >>> 8;
-    W[i + 1] |= y;
-    Q += 8;
-  }
-}
-function words32(b: number[]): number[] {
-  const words: number[] = [];
-  for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
-  return words;
-}
-// the last string encoded (length + code points: whole 7-bit groups, so bytes at any alignment; an EVSEID repeats)
-let strS = "";
-let strB: number[] = [2]; // "": length 0 + 2
-let strW: number[] = [];
-function vbytes(b: number[], v: number): void {
-  while (v >= 128) {
-    b.push((v & 127) | 128);
-    v = Math.floor(v / 128);
-  }
-  b.push(v);
-}
-function wstr(v: string): void {
-  if (v !== strS) {
-    for (let k = 0; k < v.length; k++) {
-      const c = v.charCodeAt(k);
-      if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
-    }
-    const b: number[] = [];
-    vbytes(b, v.length + 2);
-    for (let k = 0; k < v.length; k++) vbytes(b, v.charCodeAt(k));
-    strS = v;
-    strB = b;
-    strW = words32(b);
-  }
-  if (v.length > LS) throw BAIL;
-  room(strB.length + 8);
-  wbytes(strB, strW);
-}
 
 const EN0: string[] = ["None","StopCharging","ReNegotiation"];
 const EM0 = em(["None","StopCharging","ReNegotiation"]);
@@ -263,11 +62,11 @@ function d623(): ExiObject {
     }
     if (s === 1) {
       if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 10) throw BAIL; o.Unit = EN10[y]!; c = x & 1; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -294,7 +93,7 @@ function d663(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -485,7 +284,7 @@ function d1740(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -579,32 +378,32 @@ function d2126(): ExiObject {
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if (c === 0) { o.MeterReading = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 3) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 4) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -754,11 +553,11 @@ function d2578(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.SAScheduleTupleID = (x & 2048) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.SAScheduleTupleID = (x & 2048) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -823,7 +622,7 @@ function d3792(): ExiObject {
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -856,7 +655,7 @@ function d5419(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -899,11 +698,11 @@ function e623(ov: ExiValue): void {
     }
     if (s === 1) {
       if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 2; }
-      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
+      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -930,7 +729,7 @@ function e663(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; wu(x); Q += 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1124,7 +923,7 @@ function e1740(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; wu(x); Q += 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1216,29 +1015,29 @@ function e2126(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.MeterID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; wstr(v); Q += 1; u++; s = 1; }
+      if ((v = o.MeterID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; Q = wstr(Q, v) + 1; u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.MeterReading) !== undefined) { Q += 3; e623(v); u++; s = 2; }
-      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; whex(v); Q += 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
+      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
     }
     if (s === 2) {
-      if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; whex(v); Q += 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
+      if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 5; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 5) {
@@ -1384,11 +1183,11 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; whex(v); Q += 1; u++; s = 2; }
+      if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; Q = whex(Q, v) + 1; u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; wu(x < 0 ? -x - 1 : x); Q += 1; } u++; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1453,7 +1252,7 @@ function e3792(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.SessionID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; whex(v); Q += 1; u++; s = 1; }
+      if ((v = o.SessionID) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 2; Q = whex(Q, v) + 1; u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1484,7 +1283,7 @@ function e5419(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.FaultMsg) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 3; wstr(v); Q += 1; u++; s = 2; }
+      if ((v = o.FaultMsg) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 3; Q = wstr(Q, v) + 1; u++; s = 2; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
     }
     if (s === 2) {
@@ -1500,8 +1299,7 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
   B = bytes;
   P = 0;
   E = bytes.length * 8;
-  LS = limits.maxStringLength;
-  LB = limits.maxBinaryLength;
+  beginRead(bytes, limits);
   let i = 0, x = 0;
   i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (9 - (P & 7))) & 32767; P += 15;
   if (x !== 16461) throw BAIL;
@@ -1515,8 +1313,7 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
 function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
   W = w.buf;
   Q = 0;
-  LS = limits.maxStringLength;
-  LB = limits.maxBinaryLength;
+  beginWrite(W, limits, RESERVE);
   try {
     if (W.length < RESERVE + 64) throw BAIL;
     const v = doc.V2G_Message;

@@ -1,0 +1,250 @@
+/**
+ * Runtime shared by the generated straight-line codecs (grammars/*.fast.ts, written by tools/gen-exi/fast.ts):
+ * the out-of-line readers and writers (EXI unsigned integers, binary as hex, strings), their one-entry caches
+ * (a session's SessionID and EVSEID repeat in every message) and the enum maps. Hand-maintained.
+ *
+ * Calling convention: the generated code keeps its own bit position (P when decoding, Q when encoding) and
+ * inlines the fixed-width reads and writes; it passes the position to these helpers. A reader returns the
+ * value and leaves the position after it in RP (`y = ru(P); P = RP;`); a writer returns the new position
+ * (`Q = wu(Q, y);`). beginRead / beginWrite hand over the stream and the limits once per message.
+ * Anything outside what the fast path covers throws BAIL; the generic codec (codec.ts) then redoes the message.
+ */
+import type { ExiLimits } from "./codec.js";
+
+export const BAIL = { bail: true };
+
+/** Decoding: the stream. */
+let B: Uint8Array = new Uint8Array(0);
+/** Encoding: the writer's buffer and the bytes the fixed part of a hot message may take at most. */
+let W: Uint8Array = new Uint8Array(0);
+let RESERVE = 0;
+/** The limits of the message in progress (string and binary lengths). */
+let L: ExiLimits = { maxInputBytes: 0, maxStringLength: 0, maxBinaryLength: 0, maxOccurrences: 0, maxDepth: 0, maxNodes: 0 };
+
+/** The bit position after the value the last reader returned. */
+export let RP = 0;
+
+export function beginRead(bytes: Uint8Array, limits: ExiLimits): void {
+  B = bytes;
+  L = limits;
+}
+
+export function beginWrite(buf: Uint8Array, limits: ExiLimits, reserve: number): void {
+  W = buf;
+  RESERVE = reserve;
+  L = limits;
+}
+
+const HEX: string[] = [];
+const HX = new Int8Array(256).fill(-1);
+for (let k = 0; k < 256; k++) HEX.push("0123456789ABCDEF"[k >> 4]! + "0123456789ABCDEF"[k & 15]!);
+for (let k = 0; k < 10; k++) HX[48 + k] = k;
+for (let k = 0; k < 6; k++) HX[65 + k] = HX[97 + k] = 10 + k;
+
+/** Enum value (or its decimal text) -> index. */
+export function em(list: readonly (string | number)[]): Record<string, number> {
+  const m = Object.create(null) as Record<string, number>;
+  list.forEach((v, k) => (m[String(v)] = k));
+  return m;
+}
+
+/** EXI unsigned integer (7-bit groups) at bit p; at most 2^53 - 1. */
+export function ru(p: number): number {
+  let v = 0;
+  let m = 1;
+  for (let k = 0; k < 8; k++) {
+    const i = p >> 3;
+    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (p & 7))) & 255;
+    p += 8;
+    v += (b & 127) * m;
+    if (b < 128) {
+      if (v > 9007199254740991) throw BAIL;
+      RP = p;
+      return v;
+    }
+    m *= 128;
+  }
+  throw BAIL;
+}
+/** The rest (at bit p) of an unsigned integer whose first group (>= 128) was already read. */
+export function ruc(first: number, p: number): number {
+  let v = first & 127;
+  let m = 128;
+  for (let k = 1; k < 8; k++) {
+    const i = p >> 3;
+    const b = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (p & 7))) & 255;
+    p += 8;
+    v += (b & 127) * m;
+    if (b < 128) {
+      if (v > 9007199254740991) throw BAIL;
+      RP = p;
+      return v;
+    }
+    m *= 128;
+  }
+  throw BAIL;
+}
+/** 32 bits at bit position p (zeros past the end). */
+function r32(p: number): number {
+  const i = p >> 3;
+  const s = p & 7;
+  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
+}
+// the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
+let hxLen = -1;
+let hxA = 0;
+let hxB = 0;
+let hxS = "";
+/** Binary value (length + bytes) at bit p, as upper-case hex. */
+export function rhex(p: number): string {
+  const len = ru(p);
+  p = RP;
+  if (len > L.maxBinaryLength || p + len * 8 > B.length * 8) throw BAIL;
+  let a = 0;
+  let b = 0;
+  if (len > 0 && len <= 8) {
+    a = r32(p);
+    if (len > 4) b = r32(p + 32) >>> ((8 - len) * 8);
+    else if (len < 4) a >>>= (4 - len) * 8;
+    if (len === hxLen && a === hxA && b === hxB) {
+      RP = p + len * 8;
+      return hxS;
+    }
+  }
+  let s = "";
+  const sh = 8 - (p & 7);
+  for (let k = 0; k < len; k++) {
+    const i = p >> 3;
+    s += HEX[(((B[i]! << 8) | B[i + 1]!) >>> sh) & 255]!;
+    p += 8;
+  }
+  if (len > 0 && len <= 8) {
+    hxLen = len;
+    hxA = a;
+    hxB = b;
+    hxS = s;
+  }
+  RP = p;
+  return s;
+}
+/** String value (length + 2, code points) at bit p; a string-table hit bails. */
+export function rstr(p: number): string {
+  const n = ru(p);
+  p = RP;
+  if (n < 2) throw BAIL; // a string-table hit: the generic decoder keeps the tables
+  const len = n - 2;
+  if (len > L.maxStringLength || p + len * 8 > B.length * 8) throw BAIL;
+  let s = "";
+  for (let k = 0; k < len; k++) {
+    const c = ru(p);
+    p = RP;
+    if (c > 0xffff) throw BAIL;
+    if (c >= 0xd800 && c <= 0xdfff) throw BAIL;
+    s += String.fromCharCode(c);
+  }
+  RP = p;
+  return s;
+}
+
+function room(q: number, bytes: number): void {
+  if ((q >> 3) + bytes + RESERVE > W.length) throw BAIL;
+}
+/** Writes an EXI unsigned integer at bit q; returns the position after it. */
+export function wu(q: number, v: number): number {
+  for (;;) {
+    const i = q >> 3;
+    const sh = 8 - (q & 7);
+    if (v < 128) {
+      const y = v << sh;
+      W[i] |= y >>> 8;
+      W[i + 1] |= y;
+      return q + 8;
+    }
+    const y = ((v & 127) | 128) << sh;
+    W[i] |= y >>> 8;
+    W[i + 1] |= y;
+    q += 8;
+    v = Math.floor(v / 128);
+  }
+}
+// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
+let hexS = "";
+let hexB: number[] = [];
+let hexW: number[] = [];
+/** Writes a binary value given as hex at bit q; returns the position after it. */
+export function whex(q: number, v: string): number {
+  if (v !== hexS) {
+    if (v.length & 1) throw BAIL;
+    const b: number[] = [];
+    for (let k = 0; k < v.length; k += 2) {
+      const hi = HX[v.charCodeAt(k)]!;
+      const lo = HX[v.charCodeAt(k + 1)]!;
+      if ((hi | lo) < 0) throw BAIL;
+      b.push((hi << 4) | lo);
+    }
+    hexS = v;
+    hexB = b;
+    hexW = words32(b);
+  }
+  const b = hexB;
+  if (b.length > L.maxBinaryLength) throw BAIL;
+  room(q, b.length + 8);
+  return wbytes(wu(q, b.length), b, hexW);
+}
+/** Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. */
+function wbytes(q: number, b: number[], words: number[]): number {
+  const s = q & 7;
+  for (let k = 0; k < words.length; k++) {
+    const i = q >> 3;
+    const y = words[k]!;
+    W[i] |= y >>> (24 + s);
+    W[i + 1] |= y >>> (16 + s);
+    W[i + 2] |= y >>> (8 + s);
+    W[i + 3] |= y >>> s;
+    W[i + 4] |= y << (8 - s);
+    q += 32;
+  }
+  const sh = 8 - s;
+  for (let k = words.length * 4; k < b.length; k++) {
+    const i = q >> 3;
+    const y = b[k]! << sh;
+    W[i] |= y >>> 8;
+    W[i + 1] |= y;
+    q += 8;
+  }
+  return q;
+}
+function words32(b: number[]): number[] {
+  const words: number[] = [];
+  for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
+  return words;
+}
+// the last string encoded (length + code points: whole 7-bit groups, so bytes at any alignment; an EVSEID repeats)
+let strS = "";
+let strB: number[] = [2]; // "": length 0 + 2
+let strW: number[] = [];
+function vbytes(b: number[], v: number): void {
+  while (v >= 128) {
+    b.push((v & 127) | 128);
+    v = Math.floor(v / 128);
+  }
+  b.push(v);
+}
+/** Writes a string value at bit q; returns the position after it. */
+export function wstr(q: number, v: string): number {
+  if (v !== strS) {
+    for (let k = 0; k < v.length; k++) {
+      const c = v.charCodeAt(k);
+      if (c >= 0xd800 && c <= 0xdfff) throw BAIL; // surrogates: the generic encoder
+    }
+    const b: number[] = [];
+    vbytes(b, v.length + 2);
+    for (let k = 0; k < v.length; k++) vbytes(b, v.charCodeAt(k));
+    strS = v;
+    strB = b;
+    strW = words32(b);
+  }
+  if (v.length > L.maxStringLength) throw BAIL;
+  room(q, strB.length + 8);
+  return wbytes(q, strB, strW);
+}
