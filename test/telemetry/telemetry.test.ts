@@ -49,8 +49,8 @@ const cbor = (m: Seen) => JSON.parse(JSON.stringify(cborDecode(m.payload), (_k, 
 const limits = (trace: TraceEvent[]) => trace.filter((e) => e.kind === "limit").map((e) => [e.t, e["source"], e["amps"]]);
 
 if (!findMosquitto()) {
-  test("mosquitto is not installed: the telemetry tests need it (apt-get install mosquitto)", (t) => {
-    t.is(findMosquitto(), null);
+  test("mosquitto is required (a real broker) and could not be installed: apt-get install mosquitto", (t) => {
+    t.fail("no mosquitto binary, and installing Debian's package failed (not root, or no apt-get)");
   });
 } else {
   test.serial("topics, CBOR payloads, retained state, QoS 1 events, HA discovery, will on a dead charger", async (t) => {
