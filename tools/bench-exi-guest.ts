@@ -7,29 +7,9 @@ import { ExiDecoder, ExiEncoder, type ExiGrammar } from "../firmware/iso15118/ex
 import { grammar as app } from "../firmware/iso15118/exi/grammars/app.js";
 import { grammar as din } from "../firmware/iso15118/exi/grammars/din.js";
 import { grammar as iso2 } from "../firmware/iso15118/exi/grammars/iso2.js";
-import { decodeMessage, encodeMessage } from "./xs/wire.js";
+import { median, meterBracket, meterNow, serveCommands } from "./xs/guest-kit.js";
 
-interface MeterGlobals {
-  resetMeter?: (limit: number, index: number) => number;
-  currentMeterLimit?: () => number;
-}
-const G = globalThis as unknown as MeterGlobals;
-
-function meterNow(): number {
-  const r = G.resetMeter;
-  const lim = G.currentMeterLimit;
-  if (!r || !lim) return 0;
-  const l = lim();
-  const v = r(l, 0);
-  r(l, v);
-  return v;
-}
-
-const bracket = (() => {
-  const a = meterNow();
-  const b = meterNow();
-  return b - a;
-})();
+const bracket = meterBracket();
 
 const GR: Record<string, ExiGrammar> = { app, din, iso2 };
 
@@ -37,11 +17,6 @@ function unhex(s: string): Uint8Array {
   const b = new Uint8Array(s.length >> 1);
   for (let i = 0; i < b.length; i++) b[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
   return b;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const dec = new ExiDecoder();
@@ -70,16 +45,4 @@ function bench(items: Array<{ name: string; grammar: string; hex: string }>, n: 
   return out;
 }
 
-(globalThis as unknown as { handleCommand: (b: ArrayBuffer) => ArrayBuffer }).handleCommand = (bytes) => {
-  let reply: unknown;
-  try {
-    const msg = decodeMessage(bytes) as { op: string; items: Array<{ name: string; grammar: string; hex: string }>; n: number };
-    if (msg.op !== "exi") throw new Error(`bench-exi: unknown op ${msg.op}`);
-    reply = { r: bench(msg.items, msg.n) };
-  } catch (e) {
-    const err = e as Error;
-    reply = { x: { name: String(err?.name ?? "Error"), message: String(err?.message ?? e) } };
-  }
-  const out = encodeMessage(reply);
-  return out.buffer.byteLength === out.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
-};
+serveCommands("bench-exi", { exi: (m) => bench(m["items"] as Array<{ name: string; grammar: string; hex: string }>, m["n"] as number) });

@@ -6,15 +6,13 @@
  * whole request -> response path). The XS part runs in a child process (xsnap needs SES lockdown).
  * `node build/tools/bench-exi.js` prints the rows.
  */
-import { spawn } from "node:child_process";
-import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./bench-node.js";
 import { ExiDecoder, ExiEncoder } from "../firmware/iso15118/exi/index.js";
 import { loadVectors, VECTOR_GRAMMARS } from "./exi-fuzz.js";
+import { printJson, runChild, withGuest } from "./xs/bench-kit.js";
 
 const here = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(here), "../..");
 
 interface Item {
   name: string;
@@ -68,7 +66,7 @@ export async function benchExi(): Promise<BenchRow[]> {
   let xs: XsRow[] | null = null;
   let xsError = "";
   try {
-    xs = (await runChild(items)) as XsRow[];
+    xs = (await runChild(here, ["--child", JSON.stringify(items)], "bench-exi")) as XsRow[];
   } catch (e) {
     xsError = (e as Error).message.split("\n")[0]!;
   }
@@ -93,48 +91,18 @@ export async function benchExi(): Promise<BenchRow[]> {
   return rows;
 }
 
-function runChild(items: Item[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, "--child", JSON.stringify(items)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`bench-exi child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
-
-async function child(items: Item[]): Promise<unknown> {
-  await import("@endo/init");
-  const { bundleFirmware } = await import("./bundle.js");
-  const { XsFirmware } = await import("./xs/host.js");
-  const b = await bundleFirmware(root, { format: "esm", entry: "tools/bench-exi-guest.ts", outFile: "dist/xs-bench-exi.js" });
-  const xs = await XsFirmware.launch({ bundle: b.file, name: "xs-exi", stdout: "ignore", historyLimit: 0 });
-  try {
+function child(items: Item[]): Promise<unknown> {
+  return withGuest("tools/bench-exi-guest.ts", "dist/xs-bench-exi.js", "xs-exi", async (xs) => {
     // one command per message: a command has a compute limit
     const out: unknown[] = [];
     for (const it of items) out.push(...((await xs.command({ op: "exi", items: [it], n: 51 })) as unknown[]));
     return out;
-  } finally {
-    await xs.close();
-  }
+  });
 }
 
 if (process.argv[1] === here) {
   if (process.argv[2] === "--child") {
-    child(JSON.parse(process.argv[3]!) as Item[]).then(
-      (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
-      (e: unknown) => {
-        process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-        process.exit(1);
-      },
-    );
+    printJson(child(JSON.parse(process.argv[3]!) as Item[]));
   } else {
     benchExi().then((rows) => {
       for (const r of rows) process.stdout.write(`${r.name.padEnd(72)} ${String(r.value).padStart(8)} ${r.unit.padEnd(3)} ${r.note ?? ""}\n`);

@@ -12,23 +12,7 @@ import { EnergyAccounting } from "../firmware/metering/energy.js";
 import { Ade9000Chip, type AnalogSample } from "../simulator/chips/ade9000.js";
 import { createChipIo } from "../simulator/chips/io.js";
 import { Rng } from "../simulator/rng.js";
-import { decodeMessage, encodeMessage } from "./xs/wire.js";
-
-interface MeterGlobals {
-  resetMeter?: (limit: number, index: number) => number;
-  currentMeterLimit?: () => number;
-}
-const G = globalThis as unknown as MeterGlobals;
-
-function meterNow(): number {
-  const r = G.resetMeter;
-  const lim = G.currentMeterLimit;
-  if (!r || !lim) return 0;
-  const l = lim();
-  const v = r(l, 0);
-  r(l, v);
-  return v;
-}
+import { meterBracket, meterNow, serveCommands, stats } from "./xs/guest-kit.js";
 
 function toBytes(b: BufferLike): Uint8Array {
   return b instanceof Uint8Array ? b : b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -131,16 +115,7 @@ function record(cycles: number): { frames: Uint8Array[]; period: number } {
   return { frames: spi.frames, period: 100 };
 }
 
-function stats(xs: number[]): { median: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
-}
-
-const bracket = (() => {
-  const a = meterNow();
-  const b = meterNow();
-  return b - a;
-})();
+const bracket = meterBracket();
 
 const ops: Record<string, (m: Record<string, unknown>) => unknown> = {
   driver(m) {
@@ -182,17 +157,4 @@ const ops: Record<string, (m: Record<string, unknown>) => unknown> = {
   },
 };
 
-(globalThis as unknown as { handleCommand: (b: ArrayBuffer) => ArrayBuffer }).handleCommand = (bytes) => {
-  let reply: unknown;
-  try {
-    const msg = decodeMessage(bytes) as Record<string, unknown>;
-    const fn = ops[msg["op"] as string];
-    if (!fn) throw new Error(`bench-metering: unknown op ${String(msg["op"])}`);
-    reply = { r: fn(msg) };
-  } catch (e) {
-    const err = e as Error;
-    reply = { x: { name: String(err?.name ?? "Error"), message: String(err?.message ?? e) } };
-  }
-  const out = encodeMessage(reply);
-  return out.buffer.byteLength === out.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
-};
+serveCommands("bench-metering", ops);

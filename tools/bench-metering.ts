@@ -9,18 +9,16 @@
  *    bytes (32-byte entries: one header entry plus ceil(length / 32) data entries per string).
  * The XS part runs in a child process (xsnap needs SES lockdown, which must stay out of the caller).
  */
-import { spawn } from "node:child_process";
-import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./bench-node.js";
+import { isMain, printJson, runChild, withGuest } from "./xs/bench-kit.js";
 
 const here = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(here), "../..");
 
 export async function benchMetering(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
-    rows.push(...((await runChild()) as BenchRow[]));
+    rows.push(...((await runChild(here, ["--child"], "bench-metering")) as BenchRow[]));
   } catch (e) {
     rows.push({ name: "metering XS rows unavailable", value: 0, unit: "", note: (e as Error).message.split("\n")[0] });
   }
@@ -28,30 +26,8 @@ export async function benchMetering(): Promise<BenchRow[]> {
   return rows;
 }
 
-function runChild(): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, "--child"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`bench-metering child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
-
-async function child(): Promise<BenchRow[]> {
-  await import("@endo/init");
-  const { bundleFirmware } = await import("./bundle.js");
-  const { XsFirmware } = await import("./xs/host.js");
-  const b = await bundleFirmware(root, { format: "esm", entry: "tools/bench-metering-guest.ts", outFile: "dist/xs-bench-metering.js" });
-  const xs = await XsFirmware.launch({ bundle: b.file, name: "xs-metering", stdout: "ignore", historyLimit: 0 });
-  try {
+function child(): Promise<BenchRow[]> {
+  return withGuest("tools/bench-metering-guest.ts", "dist/xs-bench-metering.js", "xs-metering", async (xs) => {
     const d = (await xs.command({ op: "driver", n: 300 })) as { median: number; max: number; bytes: number; fault: string };
     const c = (await xs.command({ op: "commit", n: 300 })) as { median: number; max: number; bytes: number };
     return [
@@ -59,9 +35,7 @@ async function child(): Promise<BenchRow[]> {
       { name: "power-fail commit path (XS, median)", value: c.median, unit: "cu", note: `read + update + key-value commit; max ${c.max}` },
       { name: "power-fail commit size", value: c.bytes, unit: "bytes", note: "key + value of one register record" },
     ];
-  } finally {
-    await xs.close();
-  }
+  });
 }
 
 async function flashPerHour(): Promise<BenchRow[]> {
@@ -105,12 +79,4 @@ async function flashPerHour(): Promise<BenchRow[]> {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === here && process.argv[2] === "--child") {
-  child().then(
-    (rows) => process.stdout.write(JSON.stringify(rows) + "\n"),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(here, "--child")) printJson(child());

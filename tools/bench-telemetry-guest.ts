@@ -12,22 +12,7 @@ import { Session } from "../firmware/session/session.js";
 import { UserClaim } from "../firmware/telemetry/user-claim.js";
 import { Telemetry, type TelemetryConfig, type TelemetrySnapshot } from "../firmware/telemetry/telemetry.js";
 import { Prng } from "../firmware/util/prng.js";
-import { decodeMessage, encodeMessage } from "./xs/wire.js";
-
-interface MeterGlobals {
-  resetMeter?: (limit: number, index: number) => number;
-  currentMeterLimit?: () => number;
-}
-const G = globalThis as unknown as MeterGlobals;
-function meterNow(): number {
-  const r = G.resetMeter;
-  const lim = G.currentMeterLimit;
-  if (!r || !lim) return 0;
-  const l = lim();
-  const v = r(l, 0);
-  r(l, v);
-  return v;
-}
+import { meterNow, serveCommands, stats, type GuestOp } from "./xs/guest-kit.js";
 
 let written = 0;
 let now = 1_000;
@@ -79,13 +64,7 @@ function make(format: "cbor" | "json"): Telemetry {
   return t;
 }
 
-function stats(costs: number[]): { median: number; max: number } {
-  const s = [...costs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)] ?? 0, max: s[s.length - 1] ?? 0 };
-}
-
-type Op = (m: Record<string, unknown>) => unknown;
-const ops: Record<string, Op> = {
+const ops: Record<string, GuestOp> = {
   poll(m) {
     const t = make("cbor") as unknown as { checkState(): void };
     const costs: number[] = [];
@@ -129,17 +108,4 @@ const ops: Record<string, Op> = {
   },
 };
 
-(globalThis as unknown as { handleCommand: (b: ArrayBuffer) => ArrayBuffer }).handleCommand = (bytes) => {
-  let reply: unknown;
-  try {
-    const msg = decodeMessage(bytes) as Record<string, unknown>;
-    const fn = ops[msg["op"] as string];
-    if (!fn) throw new Error(`bench-telemetry: unknown op ${String(msg["op"])}`);
-    reply = { r: fn(msg) };
-  } catch (e) {
-    const err = e as Error;
-    reply = { x: { name: String(err?.name ?? "Error"), message: String(err?.message ?? e) } };
-  }
-  const out = encodeMessage(reply);
-  return out.buffer.byteLength === out.byteLength ? (out.buffer as ArrayBuffer) : (out.slice().buffer as ArrayBuffer);
-};
+serveCommands("bench-telemetry", ops);

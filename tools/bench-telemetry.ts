@@ -5,47 +5,24 @@
  *    a measurement (10 s period), plus a state change every 10 s as an upper bound.
  * The XS part runs in a child process (xsnap needs SES lockdown, which must stay out of the caller).
  */
-import { spawn } from "node:child_process";
-import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./bench-node.js";
+import { isMain, printJson, runChild, withGuest } from "./xs/bench-kit.js";
 
 const here = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(here), "../..");
 
 export async function benchTelemetry(): Promise<BenchRow[]> {
   try {
-    return (await runChild()) as BenchRow[];
+    return (await runChild(here, ["--child"], "bench-telemetry")) as BenchRow[];
   } catch (e) {
     return [{ name: "telemetry XS rows unavailable", value: 0, unit: "", note: (e as Error).message.split("\n")[0] }];
   }
 }
 
-function runChild(): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, "--child"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`bench-telemetry child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
+type R = { median: number; max: number; bytes: number };
 
-async function child(): Promise<BenchRow[]> {
-  await import("@endo/init");
-  const { bundleFirmware } = await import("./bundle.js");
-  const { XsFirmware } = await import("./xs/host.js");
-  const b = await bundleFirmware(root, { format: "esm", entry: "tools/bench-telemetry-guest.ts", outFile: "dist/xs-bench-telemetry.js" });
-  const xs = await XsFirmware.launch({ bundle: b.file, name: "xs-telemetry", stdout: "ignore", historyLimit: 0 });
-  type R = { median: number; max: number; bytes: number };
-  try {
+function child(): Promise<BenchRow[]> {
+  return withGuest("tools/bench-telemetry-guest.ts", "dist/xs-bench-telemetry.js", "xs-telemetry", async (xs) => {
     const poll = (await xs.command({ op: "poll", n: 200 })) as R;
     const mc = (await xs.command({ op: "measure", n: 200, format: "cbor" })) as R;
     const mj = (await xs.command({ op: "measure", n: 200, format: "json" })) as R;
@@ -60,17 +37,7 @@ async function child(): Promise<BenchRow[]> {
       { name: "telemetry state publish CBOR (XS, median)", value: sc.median, unit: "cu", note: `JSON ${sj.median} cu; max ${sc.max}` },
       { name: "telemetry cost per second (XS, CBOR)", value: perSecond(mc), unit: "cu/s", note: `2 checks + 1/10 measurement; JSON ${perSecond(mj)} cu/s; +${Math.round(sc.median / 10)} cu/s with a state change every 10 s` },
     ];
-  } finally {
-    await xs.close();
-  }
+  });
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === here && process.argv[2] === "--child") {
-  child().then(
-    (rows) => process.stdout.write(JSON.stringify(rows) + "\n"),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(here, "--child")) printJson(child());

@@ -18,6 +18,8 @@ export class SyncQueue implements EventQueue {
   private seq = 0;
   private ids = 0;
   private _now = 0;
+  /** Set by an event to make runUntil return after it (virtual time then stays at that event's). */
+  stopped = false;
 
   get now(): number {
     return this._now;
@@ -42,10 +44,11 @@ export class SyncQueue implements EventQueue {
     this.posted.push(fn);
   }
 
-  /** Runs every event up to and including time `until`. Returns the number of events run. */
+  /** Runs every event up to and including time `until`, or until an event sets `stopped`. Returns the number of events run. */
   runUntil(until: number): number {
     let n = 0;
-    for (;;) {
+    this.stopped = false;
+    while (!this.stopped) {
       const p = this.posted.shift();
       if (p) {
         p();
@@ -63,7 +66,7 @@ export class SyncQueue implements EventQueue {
       next.fn();
       n++;
     }
-    if (this._now < until) this._now = until;
+    if (!this.stopped && this._now < until) this._now = until;
     return n;
   }
 }

@@ -31,7 +31,8 @@
  * Without `net` the link is always offline. Crypto: seeded randomBytes only.
  */
 import type { Board, BufferLike, Crypto, Flash, Hal, KeyValue, Network } from "../../hal/index.js";
-import { DeviceHal, type EventQueue, type Task } from "../../simulator/core/devices.js";
+import { DeviceHal } from "../../simulator/core/devices.js";
+import { SyncQueue } from "../../simulator/core/sync-queue.js";
 import { World } from "../../simulator/models/world.js";
 import { Rng } from "../../simulator/rng.js";
 import { SimKeyValue } from "../../simulator/storage/kv.js";
@@ -154,59 +155,6 @@ function metered(fn: () => unknown): number {
   return spent;
 }
 
-interface Ev {
-  t: number;
-  seq: number;
-  id: number;
-  fn: Task;
-}
-
-/** A synchronous event queue that can stop after the event in progress. */
-class BenchQueue implements EventQueue {
-  private events: Ev[] = [];
-  private readonly posted: Task[] = [];
-  private readonly cancelled = new Set<number>();
-  private seq = 0;
-  private ids = 0;
-  private _now = 0;
-  stopped = false;
-  get now(): number {
-    return this._now;
-  }
-  at(t: number, fn: Task): number {
-    const id = ++this.ids;
-    const e: Ev = { t: t < this._now ? this._now : t, seq: this.seq++, id, fn };
-    const ev = this.events;
-    let i = ev.length;
-    while (i > 0 && (ev[i - 1]!.t > e.t || (ev[i - 1]!.t === e.t && ev[i - 1]!.seq > e.seq))) i--;
-    ev.splice(i, 0, e);
-    return id;
-  }
-  cancel(id: number): void {
-    this.cancelled.add(id);
-  }
-  post(fn: Task): void {
-    this.posted.push(fn);
-  }
-  runUntil(until: number): void {
-    this.stopped = false;
-    while (!this.stopped) {
-      const p = this.posted.shift();
-      if (p) {
-        p();
-        continue;
-      }
-      const next = this.events[0];
-      if (!next || next.t > until) break;
-      this.events.shift();
-      if (this.cancelled.delete(next.id)) continue;
-      this._now = next.t;
-      next.fn();
-    }
-    if (!this.stopped && this._now < until) this._now = until;
-  }
-}
-
 /** One-way latency of the bench's CSMS link, ms. */
 const LINK_LATENCY_MS = 20;
 
@@ -269,7 +217,7 @@ class MemoryFlash implements Flash {
 }
 
 export function installGuest(start: StartFunction): void {
-  let q: BenchQueue | null = null;
+  let q: SyncQueue | null = null;
   let world: World | null = null;
   let device: DeviceHal | null = null;
   let handle: GuestFirmwareHandle | null = null;
@@ -294,7 +242,7 @@ export function installGuest(start: StartFunction): void {
 
   function build(config: Record<string, unknown>, seed: number, split: boolean, net: NetSchedule | null): void {
     const rng = new Rng(seed);
-    const queue = new BenchQueue();
+    const queue = new SyncQueue();
     q = queue;
     world = new World({}, rng.fork("world"));
     const kv = new SimKeyValue({});

@@ -30,10 +30,10 @@
  *
  * `node build/tools/xs/bench-memory.js` prints the report as JSON; benchMemory() returns the bench rows.
  */
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { runChild } from "./bench-kit.js";
 import type { BenchRow } from "./bench-xs.js";
 
 const here = fileURLToPath(import.meta.url);
@@ -129,20 +129,7 @@ export interface MemoryOptions {
 
 /** Runs the measurement in a child process (SES lockdown stays out of the caller's process). */
 export function measureMemory(options: MemoryOptions = {}): Promise<MemoryReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, "--child", JSON.stringify(options)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`bench-memory child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as MemoryReport);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return runChild(here, ["--child", JSON.stringify(options)], "bench-memory") as Promise<MemoryReport>;
 }
 
 function thousands(n: number): string {

@@ -10,10 +10,10 @@
  * benchXs() spawns this file as a child process (SES lockdown stays out of the caller's process).
  * `node build/tools/xs/bench-xs.js` prints the rows as JSON.
  */
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { runChild as runKitChild } from "./bench-kit.js";
 
 export interface BenchRow {
   name: string;
@@ -40,20 +40,7 @@ export function benchXs(options: BenchXsOptions = {}): Promise<BenchRow[]> {
 }
 
 function runChild(mode: string, options: object): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here, mode, JSON.stringify(options)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`bench-xs child exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return runKitChild(here, [mode, JSON.stringify(options)], "bench-xs");
 }
 
 function percentile(sorted: number[], p: number): number {
