@@ -18,9 +18,10 @@ import { grammar as iso20 } from "../firmware/iso15118/exi/grammars/iso20.js";
 import { grammar as iso20ac } from "../firmware/iso15118/exi/grammars/iso20ac.js";
 import { grammar as iso20dc } from "../firmware/iso15118/exi/grammars/iso20dc.js";
 import { Prng } from "../firmware/util/prng.js";
+import { SHARED_DIR } from "./shared-dir.js";
 
 export const VECTOR_GRAMMARS: Record<string, ExiGrammar> = { app, din, iso2, "iso20-common": iso20, "iso20-ac": iso20ac, "iso20-dc": iso20dc };
-export const VECTORS_FILE = "/work/shared/iso15118/exi-vectors.jsonl";
+export const VECTORS_FILE = `${SHARED_DIR}/iso15118/exi-vectors.jsonl`;
 
 export interface Vector {
   protocol: string;

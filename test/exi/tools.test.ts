@@ -5,9 +5,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generate, GRAMMARS } from "../../tools/gen-exi/main.js";
 import { run } from "../../tools/v2g-exi.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const XSD = "/work/shared/iso15118/xsd";
+const XSD = `${SHARED_DIR}/iso15118/xsd`;
 
 test("committed grammars == generator output from the XSDs", (t) => {
   t.is(GRAMMARS.length, 8);

@@ -7,6 +7,7 @@ import test from "ava";
 import { existsSync, readFileSync } from "node:fs";
 import { decodeExi, encodeExi, ExiDecoder, ExiEncoder, ExiError } from "../../firmware/iso15118/exi/index.js";
 import { loadVectors, VECTOR_GRAMMARS } from "../../tools/exi-fuzz.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString("hex");
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
@@ -79,7 +80,7 @@ for (const v of all) {
 for (const protocol of ["app", "din", "iso2", "iso20-common", "iso20-ac", "iso20-dc"]) {
   test(`reference vectors ${protocol}: decode == decoded, re-encode == hex`, (t) => {
     const list = byProtocol.get(protocol) ?? [];
-    if (!existsSync("/work/shared/iso15118/exi-vectors.jsonl")) {
+    if (!existsSync(`${SHARED_DIR}/iso15118/exi-vectors.jsonl`)) {
       t.is(list.length, 0, "vectors file absent");
       return;
     }
@@ -112,8 +113,8 @@ test("negative vectors: truncated stream rejected with bit and state; trailing p
   t.truthy((doc.V2G_Message as Record<string, Record<string, unknown>>).Body!.ContractAuthenticationReq);
   t.is(d.consumed, 13);
   t.is(hex(encodeExi("din", doc)), PADDED.slice(0, -2));
-  if (existsSync("/work/shared/iso15118/exi-negative.jsonl")) {
-    for (const line of readFileSync("/work/shared/iso15118/exi-negative.jsonl", "utf8").split("\n").filter(Boolean)) {
+  if (existsSync(`${SHARED_DIR}/iso15118/exi-negative.jsonl`)) {
+    for (const line of readFileSync(`${SHARED_DIR}/iso15118/exi-negative.jsonl`, "utf8").split("\n").filter(Boolean)) {
       const v = JSON.parse(line) as { protocol: string; hex: string; expect: string };
       const grammars = v.protocol === "other" ? (["din", "iso2"] as const) : (["din"] as const);
       for (const g of grammars) {

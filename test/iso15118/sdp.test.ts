@@ -1,8 +1,9 @@
 import test from "ava";
 import { existsSync, readFileSync } from "node:fs";
 import * as sdp from "../../firmware/iso15118/sdp/sdp.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
-const FILE = "/work/shared/iso15118/sdp.jsonl";
+const FILE = `${SHARED_DIR}/iso15118/sdp.jsonl`;
 interface Rec {
   message: string;
   v2gtp_hex: string;

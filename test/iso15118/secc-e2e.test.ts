@@ -12,8 +12,9 @@ import type { EvccChannel, EvccHook } from "../../simulator/evcc/evcc.js";
 import { parseScenario } from "../../simulator/scenario.js";
 import { Simulation } from "../../simulator/simulation.js";
 import type { TraceEvent } from "../../simulator/trace.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
-const VECTORS = "/work/shared/iso15118/exi-vectors.jsonl";
+const VECTORS = `${SHARED_DIR}/iso15118/exi-vectors.jsonl`;
 /** A recorded supportedAppProtocolReq (DIN 70121) and its Res, from the reference data when present. */
 function appVectors(): { req: string; res: string } {
   const fallback = { req: "8000dbab9371d3234b71d1b981899189d191818991d26b9b3a232b30020000040040", res: "80400040" };

@@ -10,8 +10,9 @@ import { newMmeHeader, parseMme } from "../../firmware/iso15118/link/homeplug.js
 import { MMTYPE, hexText, macText } from "../../firmware/iso15118/slac/mme.js";
 import * as m from "../../firmware/iso15118/slac/messages.js";
 import { nidFromNmk } from "../../firmware/iso15118/slac/nid.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
-const FILE = "/work/shared/iso15118/slac-frames.jsonl";
+const FILE = `${SHARED_DIR}/iso15118/slac-frames.jsonl`;
 interface Rec {
   message: string;
   mmtype: string;

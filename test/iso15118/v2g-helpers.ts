@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import type { DcSnapshot, EvseSnapshot } from "../../firmware/iso15118/apphandshake/types.js";
 
-export const VECTORS = "/work/shared/iso15118/exi-vectors.jsonl";
+export const VECTORS = `${SHARED_DIR}/iso15118/exi-vectors.jsonl`;
 
 export interface Vector {
   protocol: string;
@@ -47,6 +47,7 @@ export function resOf(doc: Record<string, unknown>): [string, Record<string, unk
 
 import { V2gSessionMachine, type MachineConfig } from "../../firmware/iso15118/iso2/machine.js";
 import { encodeExi, decodeExi, type ExiDocument } from "../../firmware/iso15118/exi/index.js";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
 export const SID = "0102030405060708";
 

@@ -9,9 +9,10 @@ import test from "ava";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SHARED_DIR } from "../../tools/shared-dir.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const SHARED = "/work/shared/ocpp/test-cases-1.6.json";
+const SHARED = `${SHARED_DIR}/ocpp/test-cases-1.6.json`;
 const COPY = path.join(root, "test/ocpp16/fixtures/oca-1.6-ids.json");
 const TABLE = path.join(root, "test/ocpp16/fixtures/oca-not-applicable.json");
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { generateFast, HOT_MESSAGES } from "./fast.js";
 import { bitsFor, GrammarBuilder, type GenState } from "./grammar.js";
 import { cmpQName, SchemaSet } from "./xsd.js";
+import { SHARED_DIR } from "../shared-dir.js";
 
 export interface GrammarSpec {
   id: string;
@@ -99,7 +100,7 @@ ${hot ? "  fast,\n" : ""}};
 
 function main(): void {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-  const xsdDir = process.env.V2G_XSD_DIR ?? "/work/shared/iso15118/xsd";
+  const xsdDir = process.env.V2G_XSD_DIR ?? `${SHARED_DIR}/iso15118/xsd`;
   const outDir = path.join(root, "firmware/iso15118/exi/grammars");
   mkdirSync(outDir, { recursive: true });
   const only = process.argv.slice(2);
