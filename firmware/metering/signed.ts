@@ -32,9 +32,19 @@ export interface SignedMeterOptions {
 interface Pending {
   begin: string;
   beginReading: OcmfReading;
+  beginMono: number;
   end: string | null;
   endWall: number;
+  endMono: number;
+  endSynced: boolean;
 }
+
+/**
+ * Key of the monotonic time of a reading taken while the wall clock was unsynchronised, next to the timestamp
+ * of a transactionData entry (the OCPP 1.6 transaction queue, firmware/ocpp/transactions/queue.ts MONO_KEY,
+ * corrects such times before sending; the OCMF dataset itself says "U").
+ */
+const MONO_KEY = "_mono";
 
 /** What a protocol module needs (structural, so OCPP code need not import the class). */
 export interface SignedMeterValues {
@@ -108,7 +118,7 @@ export class SignedMeterService implements SignedMeterValues {
   private begin(s: SessionInfo): void {
     const r = this.reading(s.startWall, "B", s.meterStartWh);
     const text = this.signer.sign(ocmfPayload(this.nextPage("T"), this.o.identity, this.identification(s), [r]));
-    this.pending.set(s.number, { begin: text, beginReading: r, end: null, endWall: 0 });
+    this.pending.set(s.number, { begin: text, beginReading: r, beginMono: s.startMono, end: null, endWall: 0, endMono: 0, endSynced: true });
     // Bound the memory: sessions whose StopTransaction was never built are dropped oldest first.
     if (this.pending.size > 4) {
       const first = this.pending.keys().next().value;
@@ -123,6 +133,8 @@ export class SignedMeterService implements SignedMeterValues {
     const e = this.reading(wall, "E", s.meterStopWh);
     p.end = this.signer.sign(ocmfPayload(this.nextPage("T"), this.o.identity, this.identification(s), [p.beginReading, e]));
     p.endWall = wall;
+    p.endMono = this.hal.clock.now();
+    p.endSynced = e.synced;
   }
 
   /** The last begin/end datasets of a session (for tests and MeterValues). */
@@ -136,10 +148,11 @@ export class SignedMeterService implements SignedMeterValues {
     if (!p || p.end === null) return null;
     this.pending.delete(s.number);
     const sv = (value: string, context: string) => ({ value, context, format: "SignedData", measurand: "Energy.Active.Import.Register", unit: "Wh" });
-    return [
-      { timestamp: isoTime(p.beginReading.timeMs), sampledValue: [sv(p.begin, "Transaction.Begin")] },
-      { timestamp: isoTime(p.endWall), sampledValue: [sv(p.end, "Transaction.End")] },
-    ];
+    const b: Record<string, unknown> = { timestamp: isoTime(p.beginReading.timeMs), sampledValue: [sv(p.begin, "Transaction.Begin")] };
+    if (!p.beginReading.synced) b[MONO_KEY] = p.beginMono;
+    const e: Record<string, unknown> = { timestamp: isoTime(p.endWall), sampledValue: [sv(p.end, "Transaction.End")] };
+    if (!p.endSynced) e[MONO_KEY] = p.endMono;
+    return [b, e];
   }
 
   sampledValue(s: SessionInfo, context: string, wh: number): Record<string, unknown> | null {

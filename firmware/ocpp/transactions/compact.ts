@@ -15,7 +15,7 @@ const TABLE: readonly string[] = [
   "L1", "L2", "L3", "L1-N", "L2-N", "L3-N", "Wh", "kWh", "W", "kW", "A", "V", "Celsius", "Percent", "Body",
   "Outlet", "Cable", "EV", "Inlet", "EVDisconnected", "PowerLoss", "Local", "Remote", "DeAuthorized",
   "EmergencyStop", "HardReset", "SoftReset", "Reboot", "UnlockCommand", "Energy.Active.Export.Register",
-  "Power.Offered", "Hz",
+  "Power.Offered", "Hz", "_mono",
 ];
 
 const MARK = "\u0001";

@@ -23,6 +23,56 @@
  */
 import type { Timers, TimerId } from "../../../hal/index.js";
 import type { RpcError } from "../rpc/errors.js";
+import { isoTime } from "../../util/time.js";
+
+/**
+ * Unsynchronised reading times. OCPP 1.6 has no flag for "this timestamp came from a clock that was not
+ * synchronised", so such a reading is never sent as it is: the object that carries its `timestamp` (the payload
+ * itself for Start/StopTransaction, a MeterValue entry of meterValue / transactionData) also carries the monotonic
+ * time of the reading under this key, and is stored (journaled) that way. The queue holds such a message (and,
+ * the order being strict, everything after it) until the clock is synchronised, then rewrites every held time
+ * of this boot as syncedWall - (monoNow - monoAtReading), stores the rewritten payload, and sends it.
+ * A marked message found in the store from a PREVIOUS boot cannot be corrected (the monotonic clock restarted):
+ * it keeps the time the RTC gave, the mark is removed, and it is counted (stats.unsyncedKept) and reported
+ * (onUnsyncedTime) — sending it late beats holding a transaction forever, and the log says which times are
+ * unconfirmed. See README.md.
+ */
+export const MONO_KEY = "_mono";
+
+/** The clock the queue corrects held times with (the clock policy, hal.clock). */
+export interface TxClock {
+  now(): number;
+  wall(): number;
+  readonly synchronized: boolean;
+}
+
+/** True when a payload has a reading marked with its monotonic time (taken while the clock was unsynchronised). */
+export function hasUnsyncedTime(v: unknown): boolean {
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasUnsyncedTime(x)) return true;
+    return false;
+  }
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return false;
+  const o = v as Record<string, unknown>;
+  if (typeof o[MONO_KEY] === "number") return true;
+  for (const k of Object.keys(o)) if (hasUnsyncedTime(o[k])) return true;
+  return false;
+}
+
+/**
+ * The payload with every marked reading's mark removed; with `wallNow`/`monoNow`, its timestamp rewritten as
+ * wallNow - (monoNow - mono). A new object (the input is not changed).
+ */
+export function fixUnsyncedTimes(v: unknown, wallNow?: number, monoNow?: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => fixUnsyncedTimes(x, wallNow, monoNow));
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (k !== MONO_KEY) out[k] = fixUnsyncedTimes(o[k], wallNow, monoNow);
+  const mono = o[MONO_KEY];
+  if (typeof mono === "number" && wallNow !== undefined && monoNow !== undefined) out["timestamp"] = isoTime(wallNow - (monoNow - mono));
+  return out;
+}
 
 export type TxAction = "StartTransaction" | "StopTransaction" | "MeterValues";
 
@@ -155,7 +205,18 @@ export class TxQueue {
   private readonly txIdMap = new Map<number, number>();
   private retryTimer: TimerId | 0 = 0;
   private readonly _interrupted: number[] = [];
-  readonly stats = { sent: 0, retried: 0, givenUp: 0, recovered: 0 };
+  readonly stats = { sent: 0, retried: 0, givenUp: 0, recovered: 0, timeFixed: 0, unsyncedKept: 0 };
+  /**
+   * Stores give increasing seqs: a message with a seq above every seq the store held at start-up was appended in
+   * this boot (its monotonic times are valid). `heldAppended` counts this boot's marked appends since the last
+   * correction pass (an upper bound: the store may have dropped some), so a pass runs only when needed; no
+   * per-message state (bounded RAM however long the clock stays unsynchronised).
+   */
+  private bootSeq = 0;
+  private heldAppended = 0;
+  private clock: TxClock | null = null;
+  private holdTimer: TimerId | 0 = 0;
+  private onUnsyncedTime: ((m: TxMessage) => void) | null = null;
 
   constructor(
     private readonly store: TxStore,
@@ -177,6 +238,8 @@ export class TxQueue {
     }
     for (const [s, r] of latest) this.txIdMap.set(s, r.transactionId);
     const msgs = store.all();
+    for (const m of msgs) if (m.seq > this.bootSeq) this.bootSeq = m.seq;
+    for (const r of ids) if (r.seq > this.bootSeq) this.bootSeq = r.seq;
     const started = new Set<number>();
     const stopped = new Set<number>();
     for (const m of msgs) {
@@ -193,6 +256,32 @@ export class TxQueue {
     const open = new Set<number>([...started, ...latest.keys()]);
     for (const s of open) if (!stopped.has(s)) this._interrupted.push(s);
     this._interrupted.sort((a, b) => a - b);
+  }
+
+  /**
+   * The clock that decides when held reading times may be corrected and sent (see MONO_KEY); `onUnsyncedTime` is
+   * told of a previous boot's message sent with its uncorrected (RTC) time.
+   */
+  useClock(clock: TxClock, onUnsyncedTime?: (m: TxMessage) => void): void {
+    this.clock = clock;
+    this.onUnsyncedTime = onUnsyncedTime ?? null;
+  }
+
+  /** Rewrites (and stores) the held reading times of this boot once the clock is synchronised. */
+  private resolveHeld(): void {
+    const clock = this.clock;
+    if (this.heldAppended === 0 || clock === null || !clock.synchronized) return;
+    const wall = clock.wall();
+    const now = clock.now();
+    if (wall <= 0) return;
+    for (const m of this.store.all()) {
+      if (m.seq <= this.bootSeq) continue;
+      const p = m.payload;
+      if (!hasUnsyncedTime(p)) continue;
+      this.store.update(m.seq, fixUnsyncedTimes(p, wall, now) as Record<string, unknown>, m.attempts);
+      this.stats.timeFixed++;
+    }
+    this.heldAppended = 0;
   }
 
   /** Sessions that were open (started, not stopped) when the store was loaded: the power failed during them. */
@@ -216,6 +305,7 @@ export class TxQueue {
   /** Stores a message, then sends it when its turn comes. False when a droppable message was not stored. */
   enqueue(action: TxAction, session: number, payload: Record<string, unknown>, droppable = false): boolean {
     const seq = this.store.append({ action, session, payload, droppable, attempts: 0 });
+    if (seq !== 0 && hasUnsyncedTime(payload)) this.heldAppended++;
     this.pump();
     return seq !== 0;
   }
@@ -240,11 +330,32 @@ export class TxQueue {
 
   /** Sends the next message if possible. Call after (re)connection too. */
   pump(): void {
+    this.resolveHeld();
     if (this.busy || this.retryTimer || !this.sender.ready()) return;
     const all = this.store.all();
     const next = all[0];
     if (!next) return;
-    let payload = next.payload;
+    let base = next.payload;
+    if (hasUnsyncedTime(base)) {
+      if (next.seq > this.bootSeq && this.clock !== null) {
+        // Not synchronised yet: nothing goes out before it is (checked again on clock events and every 5 s).
+        const timers = this.options.timers;
+        if (timers && !this.holdTimer) {
+          this.holdTimer = timers.set(() => {
+            this.holdTimer = 0;
+            this.pump();
+          }, 5_000);
+        }
+        return;
+      }
+      // From a previous boot: its monotonic time means nothing now; it keeps the RTC's time, reported. (Also
+      // without a clock to correct it with: an owner that never called useClock.)
+      base = fixUnsyncedTimes(base) as Record<string, unknown>;
+      this.store.update(next.seq, base, next.attempts);
+      this.stats.unsyncedKept++;
+      this.onUnsyncedTime?.(next);
+    }
+    let payload = base;
     if (next.action !== "StartTransaction") {
       const id = this.txIdMap.get(next.session);
       if (id === undefined) {
@@ -279,7 +390,7 @@ export class TxQueue {
           return;
         }
         this.stats.retried++;
-        this.store.update(next.seq, next.payload, attempts);
+        this.store.update(next.seq, base, attempts);
         this.retryLater((this.options.retryIntervalMs ? this.options.retryIntervalMs() : 0) * attempts);
         return;
       }
@@ -320,5 +431,7 @@ export class TxQueue {
   stop(): void {
     if (this.retryTimer && this.options.timers) this.options.timers.clear(this.retryTimer);
     this.retryTimer = 0;
+    if (this.holdTimer && this.options.timers) this.options.timers.clear(this.holdTimer);
+    this.holdTimer = 0;
   }
 }

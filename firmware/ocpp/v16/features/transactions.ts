@@ -21,10 +21,17 @@
  * transaction's idTag is presented again or UnlockConnector; boards without a lock store the value only),
  * TransactionMessageAttempts,
  * TransactionMessageRetryInterval, and the vendor key TransactionJournalMaxBytes (the journal's byte budget).
+ *
+ * Unsynchronised clock: every timestamp of a transaction message (StartTransaction, MeterValues, StopTransaction
+ * and its transactionData) taken while hal.clock.synchronized is false (the clock policy's, which also expires)
+ * is stored with the monotonic time of the reading; the queue sends nothing until the clock is synchronised,
+ * then rewrites those times from the synchronised clock (../../transactions/queue.ts MONO_KEY, README.md).
+ * A previous boot's unsynchronised times keep the RTC's value, logged as "tx-time-unsynced".
  */
 import type { Temperature, TimerId } from "../../../../hal/index.js";
 import { sameIdTag, type SessionInfo } from "../../../session/session.js";
 import { MEASURANDS, sampledValues, type MeterSources } from "../../transactions/meter-values.js";
+import { MONO_KEY } from "../../transactions/queue.js";
 import { isoTime } from "../../../util/time.js";
 import { signedMeterFor } from "../../../metering/signed.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
@@ -85,6 +92,19 @@ export const transactions: Ocpp16Feature = {
     const signed = signedMeterFor(ctx.session);
     signed?.defineKeys(keys);
 
+    // Timestamps: an unsynchronised reading carries its monotonic time (the queue corrects it before sending).
+    const clock = hal.clock;
+    const stamp = (o: Record<string, unknown>, wall: number, mono: number, synced: boolean): Record<string, unknown> => {
+      o["timestamp"] = isoTime(wall);
+      if (!synced) o[MONO_KEY] = mono;
+      return o;
+    };
+    const stampNow = (o: Record<string, unknown>): Record<string, unknown> => stamp(o, clock.wall(), clock.now(), clock.synchronized);
+    ctx.tx.useClock(clock, (m) => ctx.log("tx-time-unsynced", { action: m.action, session: m.session }));
+    ctx.listen({ clockSet: () => ctx.tx.pump() });
+    const policy = clock as { listen?: (l: () => void) => void };
+    if (typeof policy.listen === "function") policy.listen(() => ctx.tx.pump());
+
     // --- meter sources
     let sensor: Temperature | null | undefined;
     const sources: MeterSources = {
@@ -136,7 +156,7 @@ export const transactions: Ocpp16Feature = {
       if (list.length === 0) return;
       const sv = sampledValues(list, "Sample.Periodic", sources);
       if (sv.length === 0) return;
-      ctx.tx.enqueue("MeterValues", s.number, { connectorId: ctx.connectorId, meterValue: [{ timestamp: ctx.now(), sampledValue: sv }] }, true);
+      ctx.tx.enqueue("MeterValues", s.number, { connectorId: ctx.connectorId, meterValue: [stampNow({ sampledValue: sv })] }, true);
     };
     const restartSampling = () => {
       if (sampleTimer) hal.timers.clear(sampleTimer);
@@ -151,15 +171,18 @@ export const transactions: Ocpp16Feature = {
       alignedTimer = 0;
       const list = keys.getList("MeterValuesAlignedData");
       const stopList = keys.getList("StopTxnAlignedData");
-      const timestamp = ctx.now();
+      const wall = clock.wall();
+      const mono = clock.now();
+      const synced = clock.synchronized;
+      const inTx = running !== null && ctx.session.current === running;
       if (list.length > 0) {
         const sv = sampledValues(list, "Sample.Clock", sources);
-        const payload = { connectorId: ctx.connectorId, meterValue: [{ timestamp, sampledValue: sv }] };
-        if (running && ctx.session.current === running) ctx.tx.enqueue("MeterValues", running.number, payload, true);
-        else if (ctx.online && ctx.registered) ctx.call("MeterValues", payload);
+        if (inTx) {
+          ctx.tx.enqueue("MeterValues", running!.number, { connectorId: ctx.connectorId, meterValue: [stamp({ sampledValue: sv }, wall, mono, synced)] }, true);
+        } else if (ctx.online && ctx.registered) ctx.call("MeterValues", { connectorId: ctx.connectorId, meterValue: [{ timestamp: isoTime(wall), sampledValue: sv }] });
       }
       if (running && stopList.length > 0) {
-        aligned.push({ timestamp, sampledValue: sampledValues(stopList, "Sample.Clock", sources) });
+        aligned.push(stamp({ sampledValue: sampledValues(stopList, "Sample.Clock", sources) }, wall, mono, synced));
         if (aligned.length > MAX_ALIGNED_IN_STOP) aligned.shift();
       }
       scheduleAligned();
@@ -182,14 +205,14 @@ export const transactions: Ocpp16Feature = {
         running = s;
         aligned = [];
         const stopSampled = keys.getList("StopTxnSampledData");
-        begin = stopSampled.length ? [{ timestamp: isoTime(s.startWall), sampledValue: sampledValues(stopSampled, "Transaction.Begin", sources) }] : [];
-        ctx.tx.enqueue("StartTransaction", s.number, {
+        begin = stopSampled.length ? [stamp({ sampledValue: sampledValues(stopSampled, "Transaction.Begin", sources) }, s.startWall, s.startMono, s.startSynced)] : [];
+        const payload: Record<string, unknown> = {
           connectorId: ctx.connectorId,
           idTag: s.idTag,
           meterStart: Math.floor(s.meterStartWh),
-          timestamp: isoTime(s.startWall),
           ...reservationOf(s),
-        });
+        };
+        ctx.tx.enqueue("StartTransaction", s.number, stamp(payload, s.startWall, s.startMono, s.startSynced));
         restartSampling();
       },
       presented(idTag, source) {
@@ -212,18 +235,20 @@ export const transactions: Ocpp16Feature = {
       },
     });
     const stopTransaction = (s: SessionInfo) => {
-      const timestamp = ctx.now();
+      const wall = clock.wall();
+      const mono = clock.now();
+      const synced = clock.synchronized;
       const payload: Record<string, unknown> = {
         meterStop: Math.max(Math.floor(s.meterStopWh), Math.floor(s.meterStartWh)),
-        timestamp,
         reason: s.stopReason ?? "Other",
       };
+      stamp(payload, wall, mono, synced);
       if (s.stopIdTag) payload["idTag"] = s.stopIdTag;
       const data = begin.concat(aligned);
       const signedData = signed?.transactionData(s);
       if (signedData) data.push(...signedData);
       const stopSampled = keys.getList("StopTxnSampledData");
-      if (stopSampled.length) data.push({ timestamp, sampledValue: sampledValues(stopSampled, "Transaction.End", sources) });
+      if (stopSampled.length) data.push(stamp({ sampledValue: sampledValues(stopSampled, "Transaction.End", sources) }, wall, mono, synced));
       if (data.length) payload["transactionData"] = data;
       begin = [];
       aligned = [];
@@ -263,7 +288,7 @@ export const transactions: Ocpp16Feature = {
         const meterStop = Math.floor(ctx.meter.energyImport);
         for (const n of interrupted) {
           ctx.log("transaction-recovered", { session: n, meterStop });
-          ctx.tx.enqueue("StopTransaction", n, { meterStop, timestamp: ctx.now(), reason: "PowerLoss" });
+          ctx.tx.enqueue("StopTransaction", n, stampNow({ meterStop, reason: "PowerLoss" }));
         }
       };
       if (hal.clock.wall() > 0) stopAll();
