@@ -27,6 +27,10 @@
  * is stored with the monotonic time of the reading; the queue sends nothing until the clock is synchronised,
  * then rewrites those times from the synchronised clock (../../transactions/queue.ts MONO_KEY, README.md).
  * A previous boot's unsynchronised times keep the RTC's value, logged as "tx-time-unsynced".
+ *
+ * Signed meter values (config signedMeterValues): the periodic (Sample.Periodic) and clock-aligned
+ * (Sample.Clock) MeterValues of a transaction carry the OCMF fiscal reading ("T" page) as one more sampledValue,
+ * format "SignedData"; StopTransaction.transactionData carries the signed Begin/End datasets.
  */
 import type { Temperature, TimerId } from "../../../../hal/index.js";
 import { sameIdTag, type SessionInfo } from "../../../session/session.js";
@@ -156,6 +160,8 @@ export const transactions: Ocpp16Feature = {
       if (list.length === 0) return;
       const sv = sampledValues(list, "Sample.Periodic", sources);
       if (sv.length === 0) return;
+      const sig = signed?.sampledValue(s, "Sample.Periodic", ctx.meter.energyImport);
+      if (sig) sv.push(sig);
       ctx.tx.enqueue("MeterValues", s.number, { connectorId: ctx.connectorId, meterValue: [stampNow({ sampledValue: sv })] }, true);
     };
     const restartSampling = () => {
@@ -178,6 +184,8 @@ export const transactions: Ocpp16Feature = {
       if (list.length > 0) {
         const sv = sampledValues(list, "Sample.Clock", sources);
         if (inTx) {
+          const sig = signed?.sampledValue(running!, "Sample.Clock", ctx.meter.energyImport);
+          if (sig) sv.push(sig);
           ctx.tx.enqueue("MeterValues", running!.number, { connectorId: ctx.connectorId, meterValue: [stamp({ sampledValue: sv }, wall, mono, synced)] }, true);
         } else if (ctx.online && ctx.registered) ctx.call("MeterValues", { connectorId: ctx.connectorId, meterValue: [{ timestamp: isoTime(wall), sampledValue: sv }] });
       }
