@@ -65,7 +65,7 @@ const EMBEDDED: Recorded[] = [
   },
   {
     message: "VS_SW_VER (Qualcomm).REQ",
-    frame_hex: "ffffffffffffdc0ea111670888e10000a000b052000000000000000000000000000000000000000000000000000000000000000000000000000000",
+    frame_hex: "ffffffffffffdc0ea111670888e10000a000b05200000000000000000000000000000000000000000000000000000000000000000000000000000000",
     frame_len: 60,
     eth: { dst: "FF:FF:FF:FF:FF:FF", src: "DC:0E:A1:11:67:08", ethertype: "0x88E1" },
     homeplug_header: { MMV: 0, MMTYPE_le: "0xA000", FMI: null },
