@@ -155,6 +155,11 @@ export class ControlLoop {
     if (k1 !== null) inp.mirror1 = k1.read();
     if (this.tickCount % this.slowEvery === 0) {
       hw.meter.read(hw.meterReading);
+      // A failed meter (its driver's onError set the fault): latch the stop, checked with the meter reads.
+      if (!this.meterStopped && hw.meterFault !== "") {
+        this.meterStopped = true;
+        this.session.requestStop("Other");
+      }
       const t = hw.readTemperature();
       if (t !== this.lastTemp) {
         this.lastTemp = t;
@@ -168,27 +173,22 @@ export class ControlLoop {
     inp.stopRequested = this.session.stopRequested;
     inp.limit = this.arbiter.amps;
     const lock = this.lock;
+    let engaged = true;
     if (lock !== null) {
       // Locked while a session is authorized with the EV plugged, and whenever the contactor is closed.
       // (inp.authorized / inp.stopRequested: the session's values, read just above.)
       const plugged = this.core.sessionActive;
       lock.update(now, plugged, plugged && ((inp.authorized && !inp.stopRequested) || out.contactor0 === 1));
-      inp.locked = lock.engaged;
+      inp.locked = engaged = lock.engaged;
     }
 
     // A failed meter: charging stops the normal way (PWM off, contactor open once the EV is in B or after
     // evStopTimeoutMs) and stays stopped; the connector reports fault "meter" (OCPP PowerMeterFailure).
-    const meterFault = hw.meterFault;
-    if (meterFault !== "") {
-      if (!this.meterStopped) {
-        this.meterStopped = true;
-        this.session.requestStop("Other");
-      }
-      inp.stopRequested = true;
-    }
+    const meterStopped = this.meterStopped;
+    if (meterStopped) inp.stopRequested = true;
 
     this.core.step(inp, out);
-    if (meterFault !== "" && out.fault === "") out.fault = "meter";
+    if (meterStopped && out.fault === "") out.fault = "meter";
 
     // hw.writeContactor writes only on change anyway; the loop is its only caller, so skip the call as well.
     if (out.contactor0 !== this.lastC0) {
@@ -247,7 +247,6 @@ export class ControlLoop {
       hal.log.event("core", { status: out.status, amps: out.signalledAmps, phases: out.phasesActive });
     }
     if (lock !== null) {
-      const engaged = lock.engaged;
       if (engaged !== this.lastLocked) {
         this.lastLocked = engaged;
         this.session.setLocked(engaged);
