@@ -21,7 +21,7 @@ export interface BufferedMessage {
 
 export const ENTRY_OVERHEAD = 16;
 
-export class OfflineBuffer {
+export class OfflineQueue {
   private readonly q: BufferedMessage[] = [];
   private used = 0;
   state: BufferedMessage | null = null;
@@ -43,7 +43,7 @@ export class OfflineBuffer {
   }
 
   push(m: BufferedMessage): void {
-    const size = OfflineBuffer.size(m);
+    const size = OfflineQueue.size(m);
     if (size > this.maxBytes) {
       this.count(m.kind);
       return;
@@ -56,14 +56,14 @@ export class OfflineBuffer {
   /** Takes the oldest entry, or undefined. */
   shift(): BufferedMessage | undefined {
     const m = this.q.shift();
-    if (m) this.used -= OfflineBuffer.size(m);
+    if (m) this.used -= OfflineQueue.size(m);
     return m;
   }
 
   /** Puts an entry back at the head (a write failed). */
   unshift(m: BufferedMessage): void {
     this.q.unshift(m);
-    this.used += OfflineBuffer.size(m);
+    this.used += OfflineQueue.size(m);
     while (this.used > this.maxBytes) this.dropOne();
   }
 
@@ -77,7 +77,7 @@ export class OfflineBuffer {
     if (i < 0) i = 0;
     const [m] = this.q.splice(i, 1);
     if (!m) return;
-    this.used -= OfflineBuffer.size(m);
+    this.used -= OfflineQueue.size(m);
     this.count(m.kind);
   }
 

@@ -3,7 +3,7 @@ import type { FirmwareConfig } from "../config.js";
 import { Telemetry, type TelemetryConfig, type TelemetryDeps } from "./telemetry.js";
 
 export { Telemetry, type TelemetryConfig, type TelemetryDeps, type TelemetrySnapshot, type PayloadFormat } from "./telemetry.js";
-export { OfflineBuffer } from "./buffer.js";
+export { OfflineQueue } from "./buffer.js";
 export { parseCommand, decodePayload, CommandError } from "./commands.js";
 export { discoveryMessages, haNodeId } from "./discovery.js";
 export { UserClaim } from "./user-claim.js";

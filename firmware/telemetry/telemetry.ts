@@ -17,7 +17,7 @@ import type { Session } from "../session/session.js";
 import { encodeCbor } from "../util/cbor.js";
 import type { Prng } from "../util/prng.js";
 import { utf8Encode } from "../util/utf8.js";
-import { OfflineBuffer, type BufferedMessage, type EntryKind } from "./buffer.js";
+import { OfflineQueue, type BufferedMessage, type EntryKind } from "./buffer.js";
 import { CommandError, decodePayload, parseCommand, type Command } from "./commands.js";
 import { discoveryMessages, haNodeId } from "./discovery.js";
 
@@ -84,7 +84,7 @@ const STATE_REFRESH_MS = 60_000;
 
 export class Telemetry {
   readonly base: string;
-  readonly buffer: OfflineBuffer;
+  readonly buffer: OfflineQueue;
   readonly stats: TelemetryStats = { connects: 0, published: 0, publishedBytes: 0, commands: 0, rejectedCommands: 0, expired: 0 };
   private client: MQTTClient | null = null;
   private online = false;
@@ -110,7 +110,7 @@ export class Telemetry {
     private readonly d: TelemetryDeps,
   ) {
     this.base = `${cfg.prefix}/${cfg.chargerId}`;
-    this.buffer = new OfflineBuffer(cfg.bufferBytes);
+    this.buffer = new OfflineQueue(cfg.bufferBytes);
   }
 
   get connected(): boolean {

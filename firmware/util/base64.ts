@@ -1,4 +1,4 @@
-/** Base64 (RFC 4648) without btoa/Buffer. */
+/** Base64 (RFC 4648) without btoa and without Node buffers. */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function base64Encode(bytes: Uint8Array): string {
