@@ -92,6 +92,12 @@ export const CONFIG_SCHEMA = {
   siteOnePhaseLine: { type: "number", default: 1, min: 1, max: 3, integer: true, doc: "the site line this charger's L1 is wired to (what a 1-phase car uses)" },
   // ISO 15118 high-level communication (firmware/iso15118/secc/README.md); needs Board.plcModem and a network Listener
   hlcEnabled: { type: "boolean", default: false, doc: "attempt ISO 15118 / DIN 70121 high-level communication (5 % PWM, SLAC, SDP, V2GTP) when the board has a PLC modem" },
+  hlcProtocols: { type: "enum", default: "iso2,din", values: ["iso2,din", "din,iso2", "iso2", "din"], doc: "protocols offered in supportedAppProtocol, in the charger's order (DIN 70121 is DC only: dropped on an AC charger)" },
+  hlcEvseId: { type: "string", default: "", maxLength: 37, pattern: "^([A-Za-z0-9*]{7,37})?$", patternDoc: "7..37 letters, digits and * (e.g. DE*ABC*E123456) or empty", doc: "ISO 15118-2 EVSEID (empty: ZZ*000*E + chargePointId, letters and digits only)" },
+  hlcDinEvseId: { type: "string", default: "", maxLength: 64, pattern: "^([0-9A-Fa-f]{2}){0,32}$", patternDoc: "hex, whole bytes, at most 32", doc: "DIN 70121 EVSEID, hexBinary (empty: the ISO EVSEID's ASCII bytes)" },
+  hlcRenegotiateDeltaA: { type: "number", default: 1, min: 0, max: 80, doc: "ISO 15118-2: ask the EV to renegotiate when the charger's limit moved this far from its schedule, A (0: never)" },
+  dcConverterEfficiency: { type: "number", default: 0.95, min: 0.5, max: 1, doc: "DC charger: power module efficiency; the AC limit times this is the DC power offered" },
+  dcTestCurrentA: { type: "number", default: 2, min: 0.1, max: 10, doc: "DC charger: current limit while the output charges to the isolation test voltage, A" },
   slacFallback: { type: "enum", default: "basic", values: ["basic", "retry"], doc: "after a failed SLAC session: basic (PWM) charging at once, or first slacSessionRetries new sessions" },
   slacSessionRetries: { type: "number", default: 1, min: 0, max: 10, integer: true, doc: "SLAC sessions restarted with slacFallback retry before basic charging" },
   slacInitTimeoutMs: { type: "number", default: 50_000, min: 1_000, max: 600_000, integer: true, doc: "TT_EVSE_SLAC_init: waiting for CM_SLAC_PARM.REQ (20-50 s)" },

@@ -11,6 +11,8 @@ import { ConnectorLockControl } from "./control/lock.js";
 import { ControlLoop } from "./control/loop.js";
 import { ChargingCore, type CoreConfig } from "./iec61851/core.js";
 import { installSecc, type InstalledSecc } from "./iso15118/index.js";
+import { installHlcCharger, type HlcCharger } from "./iso15118/charger.js";
+import { DcOutput } from "./control/dc-output.js";
 import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
@@ -65,6 +67,8 @@ export interface FirmwareHandle {
   readonly telemetry?: Telemetry | null;
   /** The ISO 15118 SECC (modem, link, SLAC, SDP, V2GTP server), null without hlcEnabled or a PLC modem. */
   readonly hlc?: InstalledSecc | null;
+  /** The charger behind the ISO 15118 / DIN 70121 sessions (snapshot, actions, status), null without the SECC. */
+  readonly hlcCharger?: HlcCharger | null;
 }
 
 export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
@@ -87,6 +91,7 @@ export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
       maxSwitchesPerSession: cfg.phaseSwitchMaxPerSession,
     },
     hlc: false,
+    dcOutput: hal.io.DcPowerModule !== undefined,
   };
 }
 
@@ -169,9 +174,22 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   }
 
   loop = new ControlLoop(hal, cfg, core, arbiter, hw, session, lock.present ? lock : null);
-  // ISO 15118 (hlcEnabled + Board.plcModem): 5 % PWM, SLAC, SDP, V2GTP; basic charging after a failed SLAC.
+  // A DC charger: the power module and the isolation monitor, held by the loop (off unless contactor 0 is closed).
+  let dc: DcOutput | null = null;
+  if (hal.io.DcPowerModule !== undefined) {
+    dc = new DcOutput(hal, cfg.dcTestCurrentA);
+    if (!cfg.hlcEnabled) hal.log.event("device-error", { device: "dc-module", code: "no-hlc", message: "a DC charger charges only over ISO 15118 / DIN 70121: set hlcEnabled" });
+  }
+  // ISO 15118 (hlcEnabled + Board.plcModem): 5 % PWM, SLAC, SDP, V2GTP; basic charging after a failed SLAC (AC);
+  // every V2GTP connection gets a DIN 70121 / ISO 15118-2 session with this charger behind it.
   const hlc = installSecc(hal, cfg, core);
-  if (hlc) loop.onPilot = (state, duty) => hlc.secc.pilot(state, duty);
+  let hlcCharger: HlcCharger | null = null;
+  if (hlc) {
+    loop.onPilot = (state, duty) => hlc.secc.pilot(state, duty);
+    hlcCharger = installHlcCharger({ hal, cfg, secc: hlc, loop, arbiter, session, dc });
+  } else if (dc !== null) {
+    loop.afterTick = (o) => dc!.afterTick(o);
+  }
   loop.start();
   ocpp.start();
   // Local load balancing (loadBalancing "meter" or "leader"): the site allocation as the "site" claim.
@@ -248,6 +266,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
     config: cfg,
     site,
     hlc,
+    hlcCharger,
     clock: time.clock,
     telemetry,
     status,
@@ -273,6 +292,7 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       time.sntp?.stop();
       loop!.stop();
       hlc?.close();
+      dc?.close();
       ocpp!.stop();
       uplinks?.close();
       reader?.close();

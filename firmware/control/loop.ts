@@ -67,6 +67,11 @@ export class ControlLoop {
    * SLAC on 5 % with an EV present and resets on unplug). null: nobody listens.
    */
   onPilot: ((state: string, duty: number) => void) | null = null;
+  /**
+   * Called at the end of every tick with the core's outputs (the DC output follows the contactor and the faults
+   * within the same tick). null: nobody listens.
+   */
+  afterTick: ((out: CoreOutputs) => void) | null = null;
   /** Ticks run, and the largest lateness of a tick against its schedule (ms). */
   readonly stats = { ticks: 0, maxLateMs: 0, immediateTicks: 0, resampleTicks: 0 };
   private nextDue = 0;
@@ -98,6 +103,7 @@ export class ControlLoop {
       stopRequested: false,
       limit: 0,
       phases: hal.board.phases,
+      hlcEnergy: true,
     };
     this.outputs = createOutputs();
     this.k0 = hw.contactors[0] ?? null;
@@ -229,6 +235,7 @@ export class ControlLoop {
       pilotChanged = true;
     }
     if (pilotChanged && this.onPilot !== null) this.onPilot(out.state, out.duty);
+    if (this.afterTick !== null) this.afterTick(out);
     if (this.arbiter.version !== this.lastLimitVersion) {
       this.lastLimitVersion = this.arbiter.version;
       const w = this.arbiter.winner;

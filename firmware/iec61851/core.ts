@@ -88,6 +88,13 @@ export interface CoreConfig {
    * switches it at run time with ChargingCore.setHlc() (off: basic charging at the nominal duty after SLAC failed).
    */
   hlc: boolean;
+  /**
+   * A DC charger: contactor 0 is the DC output contactor (DC+/DC-) in front of the power module, the current is
+   * negotiated over ISO 15118 / DIN 70121 only (no basic charging: without high-level communication the charger is
+   * never ready), and minCurrent does not apply (any limit above 0 A lets the session run; the power module
+   * follows it). Default false (AC).
+   */
+  dcOutput?: boolean;
 }
 
 export interface CoreInputs {
@@ -110,6 +117,13 @@ export interface CoreInputs {
    */
   locked?: boolean;
   phases: 1 | 3 /* phases the board wires */;
+  /**
+   * High-level communication only (ignored while hlc is off): the session allows energy transfer (ISO 15118-2 /
+   * DIN 70121 PowerDeliveryReq Start for AC; from CableCheck on for a DC output). The contactor never closes while
+   * it is false; when it turns false with the contactor closed, the charger stops like any charger-side stop (open
+   * once the EV is in B, or after evStopTimeoutMs) while the pilot keeps 5 %. Undefined: allowed.
+   */
+  hlcEnergy?: boolean;
 }
 
 export interface CoreOutputs {
@@ -131,8 +145,8 @@ export interface CoreOutputs {
 /** Open reasons (string constants; "<stop reason>Timeout" when the EV did not go to B in time). */
 export const OPEN_REASONS = [
   "ev", "unplug", "ventilation", "proximity", "rcd", "weld", "contactor", "overtemperature", "overdraw", "diode", "pilot",
-  "stop", "deauthorized", "unavailable", "limit", "phaseSwitch",
-  "stopTimeout", "deauthorizedTimeout", "unavailableTimeout", "limitTimeout", "phaseSwitchTimeout",
+  "stop", "deauthorized", "unavailable", "limit", "phaseSwitch", "powerDelivery",
+  "stopTimeout", "deauthorizedTimeout", "unavailableTimeout", "limitTimeout", "phaseSwitchTimeout", "powerDeliveryTimeout",
 ] as const;
 
 /** Current above which an open counts as "under load" (underLoadOpens), A. */
@@ -175,6 +189,7 @@ export function validateCoreConfig(c: CoreConfig): string {
   if (!num(c.overTemperatureHysteresisC, 0.1, 100, false)) return "overTemperatureHysteresisC must be in 0.1..100";
   if (typeof c.tethered !== "boolean") return "tethered must be a boolean";
   if (typeof c.hlc !== "boolean") return "hlc must be a boolean";
+  if (c.dcOutput !== undefined && typeof c.dcOutput !== "boolean") return "dcOutput must be a boolean";
   const p = c.phaseSwitching;
   if (typeof p !== "object" || p === null) return "phaseSwitching must be an object";
   if (typeof p.enabled !== "boolean") return "phaseSwitching.enabled must be a boolean";
@@ -209,6 +224,7 @@ function timeoutReason(r: string): string {
     case "deauthorized": return "deauthorizedTimeout";
     case "unavailable": return "unavailableTimeout";
     case "phaseSwitch": return "phaseSwitchTimeout";
+    case "powerDelivery": return "powerDeliveryTimeout";
     default: return "limitTimeout";
   }
 }
@@ -226,6 +242,7 @@ export class ChargingCore {
   private readonly hotHystC: number;
   private readonly tethered: boolean;
   private hlc: boolean;
+  private readonly dc: boolean;
   private readonly psEnabled: boolean;
   private readonly psPauseMs: number;
   private readonly psHystA: number;
@@ -303,6 +320,7 @@ export class ChargingCore {
     this.hotHystC = config.overTemperatureHysteresisC;
     this.tethered = config.tethered;
     this.hlc = config.hlc;
+    this.dc = config.dcOutput === true;
     this.psEnabled = config.phaseSwitching.enabled;
     this.psPauseMs = config.phaseSwitching.pauseMs;
     this.psHystA = config.phaseSwitching.hysteresisA;
@@ -546,19 +564,24 @@ export class ChargingCore {
     }
     if (this.ps === 3 && now - this.psAt >= this.psPauseMs) this.ps = 0;
 
-    const ready = offerOk && this.ps === 0 && allowed >= min;
+    // DC: no PWM current signalling and no basic charging; any limit above 0 A runs (the power module follows it).
+    const dc = this.dc;
+    const enough = dc ? allowed > 0 && this.hlc : allowed >= min;
+    const energy = !this.hlc || i.hlcEnergy !== false;
+    const ready = offerOk && this.ps === 0 && enough && energy;
     let cause = "";
     if (!authorized) cause = "deauthorized";
     else if (!available) cause = "unavailable";
     else if (stopReq) cause = "stop";
     else if (this.ps !== 0) cause = "phaseSwitch";
+    else if (!energy) cause = "powerDelivery";
     else cause = "limit";
 
     // ---- 7. pilot output
     let duty: number;
     if (perm) duty = PILOT_MINUS_12V;
     else if (ready) duty = this.hlc ? DUTY_HLC : this.dutyFor(allowed);
-    else if (this.hlc && plugged && !anyFault && available && !stopReq && this.ps === 0 && allowed >= min) duty = DUTY_HLC; // HLC before authorization
+    else if (this.hlc && plugged && !anyFault && available && !stopReq && this.ps === 0 && enough) duty = DUTY_HLC; // HLC before authorization / PowerDelivery
     else duty = PILOT_PLUS_12V;
     const signalled = ready ? (this.hlc ? allowed : duty === this.memoDuty ? this.memoSignal : currentForDuty(duty)) : 0;
     if (signalled !== this.signalled) {
@@ -642,6 +665,7 @@ export class ChargingCore {
     else if (this.c0 === 1) status = "charging";
     else if (!authorized) status = "connected";
     else if (ready && this.st === CLS_B) status = "suspendedEV";
+    else if (offerOk && !energy && this.ps === 0 && enough) status = "suspendedEV"; // HLC: the EV has not asked for power (yet, or any more)
     else status = "suspendedEVSE";
 
     out.duty = duty;
