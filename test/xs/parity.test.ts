@@ -17,7 +17,46 @@ import { firstDifference, root, runChild } from "./fixtures/util.js";
 
 
 function normalise(events: unknown[]): unknown[] {
-  return events.map((e) => JSON.parse(JSON.stringify(e).replace(/(127\.0\.0\.1|localhost):\d+/g, "$1:PORT")) as unknown);
+  return normalisePorts(events.map((e) => JSON.parse(JSON.stringify(e).replace(/(127\.0\.0\.1|localhost):\d+/g, "$1:PORT")) as unknown));
+}
+
+/**
+ * The OS picks the ports of the ISO 15118 sockets (the SDP port the simulation reserves, the V2GTP listener's
+ * bound port, the car's ephemeral UDP/TCP ports): each becomes "PORT<n>", n in order of first appearance, so
+ * the traces still show that e.g. the port SDP announced is the port the listener bound. Found in: fields named
+ * port / remotePort, the Listener's `get port`, the port argument of UDP.write, and the port in the bytes of an
+ * SDP response (V2GTP payload 0x9001, bytes 24..25).
+ */
+function normalisePorts(events: unknown[]): unknown[] {
+  const names = new Map<number, string>();
+  const name = (p: number): string => {
+    let n = names.get(p);
+    if (n === undefined) names.set(p, (n = `PORT${names.size + 1}`));
+    return n;
+  };
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = (k === "port" || k === "remotePort") && typeof x === "number" && x > 0 ? name(x) : walk(x);
+    return out;
+  };
+  return events.map((e) => {
+    const ev = e as { kind: string; dev?: string; op?: string; args?: unknown[]; ret?: unknown };
+    if (ev.kind !== "hal") return e;
+    const out = walk(ev) as typeof ev;
+    if (ev.dev?.startsWith("Listener") && ev.op === "get port" && typeof ev.ret === "number") out.ret = name(ev.ret);
+    if (ev.dev?.startsWith("UDP") && ev.op === "write" && Array.isArray(ev.args)) {
+      const [bytes, , port] = ev.args as [unknown, unknown, unknown];
+      const a = [...(out.args as unknown[])];
+      if (typeof port === "number") a[2] = name(port);
+      if (typeof bytes === "string" && bytes.startsWith("01fe9001") && bytes.length >= 52) {
+        a[0] = `${bytes.slice(0, 48)}<${name(parseInt(bytes.slice(48, 52), 16))}>${bytes.slice(52)}`;
+      }
+      out.args = a;
+    }
+    return out;
+  });
 }
 
 let guestBundle: ReturnType<typeof bundleXsGuest> | undefined;
@@ -66,4 +105,28 @@ test("short session with the ADE9000 driver as the meter (SPI filled in place ac
   t.deepEqual(events.filter((e) => (e.kind === "fault" && e.fault === "meter") || (e.kind === "device-error" && e.device === "meter")), []);
   const stop = events.find((e) => e.kind === "ocpp" && e.dir === "out" && Array.isArray(e.frame) && e.frame[2] === "StopTransaction");
   t.true(((stop?.frame?.[3] as { meterStop?: number } | undefined)?.meterStop ?? 0) > 0, "meterStop > 0 Wh");
+});
+
+type Ev = { t: number; kind: string; event?: string; state?: string; dev?: string; op?: string; args?: unknown[]; error?: string; duty?: number };
+
+test("ISO 15118 on XS: QCA7000 over SPI + IRQ pin, SLAC, SDP over UDP (::1), V2GTP over Listener + TCP({from}); XS trace equals Node trace", parity, "hlc.json", (t, trace) => {
+  const events = trace as Ev[];
+  const hal = (dev: string, op?: string) => events.filter((e) => e.kind === "hal" && e.dev?.startsWith(dev) && (op === undefined || e.op === op));
+  // The modem driver ran over the bridge: SPI transfers, the IRQ pin's callbacks.
+  t.true(hal("SPI", "transfer").length > 50, "SPI transfers");
+  t.true(hal("Digital", "cb").length > 0, "IRQ pin callbacks");
+  // SDP over IPv6 loopback: the request came in with its address, the answer went back to it.
+  const udpIn = hal("UDP", "read").map((e) => (e as { ret?: { address?: string } }).ret).filter((r) => r !== null && r !== undefined);
+  t.true(udpIn.length > 0 && udpIn.every((r) => r!.address === "::1"), JSON.stringify(udpIn));
+  t.true(hal("UDP", "write").some((e) => e.args?.[1] === "::1"));
+  // The V2GTP connection: accepted by the Listener, wrapped by TCP({from}) — no error on any HAL call of the session.
+  t.true(hal("Listener", "read").length > 0);
+  t.true(hal("TCP", "new").length > 0);
+  t.deepEqual(events.filter((e) => e.kind === "hal" && e.error !== undefined && /^(TCP|Listener|UDP|SPI|Digital)/.test(e.dev ?? "")), []);
+  // Both ends saw the steps in order.
+  const seccSteps = events.filter((e) => e.kind === "hlc" && e.event !== "modem").map((e) => e.event);
+  t.deepEqual(seccSteps.slice(0, 5), ["slac", "matched", "joined", "sdp", "connected"]);
+  const carStates = events.filter((e) => e.kind === "evcc" && e.event === "state").map((e) => e.state);
+  t.deepEqual(carStates.slice(0, 5), ["slac", "joining", "sdp", "connecting", "connected"]);
+  t.is(events.find((e) => e.kind === "pwm" && e.t >= 5_000)?.duty, 5);
 });

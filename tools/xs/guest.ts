@@ -17,6 +17,11 @@
  * Host → XS: {op:"start", config}, {op:"cb", id, name, args}, {op:"timer", id}, {op:"status"}, {op:"stop"},
  * {op:"handle", m, a} (another method of the firmware handle), {op:"gc"}, {op:"stats"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
  *
+ * Values the host hands over cross as copies, except objects with methods (devices, storage files: stand-ins)
+ * and frozen plain objects: those are handles the HAL wants back by identity (Listener.read()'s accepted
+ * connection, passed to `new TCP({from})`), so they cross as references too (stand-ins whose properties are
+ * read from the host), and the host gets its own object back.
+ *
  * Buffers filled in place (ECMA-419 `SPI.transfer(buffer)`, `SPI.read(buffer)`, any `read(into)` of bytes):
  * a call's arguments reach the host as copies, so the host compares, after the call, every argument that is an
  * ArrayBuffer or an ArrayBufferView with the bytes it received, and a reply to {op:"call"} carries

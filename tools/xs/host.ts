@@ -148,7 +148,9 @@ export class XsFirmware {
       ref: (value: object): Json | undefined => {
         let id = this.idOf.get(value);
         if (id === undefined) {
-          if (isPlain(value) && !hasFunctions(value)) return undefined;
+          // Plain data crosses as a copy; a frozen plain object is a handle the HAL wants back by identity
+          // (Listener.read()'s accepted socket for `new TCP({from})`): it crosses as a reference (see guest.ts).
+          if (isPlain(value) && !hasFunctions(value) && !Object.isFrozen(value)) return undefined;
           id = this.register(value, this.keyFor(value));
         }
         return this.tag(id);
