@@ -166,9 +166,8 @@ export function createChipIo(o: ChipIoOptions): ChipIo {
       if (this.line && cb && edge) {
         const self = this;
         this.off = this.line.listen((rising) => {
-          if ((rising && edge & DIGITAL_RISING) || (!rising && edge & DIGITAL_FALLING)) o.deliver(() => {
-            if (!self.closed) cb.call(self);
-          });
+          // The callback's result is handed back (the XS bridge returns a promise the scheduler must wait for).
+          if ((rising && edge & DIGITAL_RISING) || (!rising && edge & DIGITAL_FALLING)) o.deliver(() => (self.closed ? undefined : cb.call(self)));
         });
       }
     }
