@@ -637,3 +637,66 @@ test("step() returns `out` itself and never changes a field's type (structural n
   }
   t.is(JSON.stringify(b.out), snap);
 });
+
+// ---- ISO 15118: the session's PowerDelivery gate (hlcEnergy) and the DC output mode
+test("HLC: the contactor waits for the session's energy permission; withdrawn, it opens when the EV goes to B, PWM stays 5 %", (t) => {
+  const b = new Bench(config({ hlc: true }));
+  b.inp.hlcEnergy = false;
+  b.ev = "C";
+  b.run(1000);
+  t.is(b.out.duty, 50, "5 % while the session runs");
+  t.is(b.out.contactor0, 0, "no energy before PowerDelivery Start");
+  t.is(b.out.status, "suspendedEV");
+  b.inp.hlcEnergy = true;
+  t.true(b.until((o) => o.contactor0 === 1, 1000) > 0);
+  t.is(b.out.status, "charging");
+  b.inp.hlcEnergy = false; // PowerDelivery Stop
+  b.run(100);
+  t.is(b.out.contactor0, 1, "waits for the EV to go to B");
+  t.is(b.out.duty, 50);
+  t.is(b.out.status, "stopping");
+  b.ev = "B";
+  b.until((o) => o.contactor0 === 0, 500);
+  t.is(b.out.contactor0, 0);
+  t.is(b.out.openReason, "powerDelivery");
+  t.is(b.out.duty, 50);
+});
+
+test("HLC: an EV that does not go to B after the energy is withdrawn is cut off after evStopTimeoutMs", (t) => {
+  const b = new Bench(config({ hlc: true, evStopTimeoutMs: 1000 }));
+  b.inp.hlcEnergy = true;
+  b.ev = "C";
+  b.until((o) => o.contactor0 === 1, 2000);
+  b.inp.hlcEnergy = false;
+  const at = b.now;
+  b.until((o) => o.contactor0 === 0, 5000);
+  t.is(b.out.openReason, "powerDeliveryTimeout");
+  t.true(b.now - at >= 1000 && b.now - at <= 1000 + b.dt);
+});
+
+test("hlcEnergy is ignored without HLC (basic charging after a SLAC fallback)", (t) => {
+  const b = new Bench(config({ hlc: true }));
+  b.inp.hlcEnergy = false;
+  b.core.setHlc(false);
+  b.ev = "C";
+  t.true(b.until((o) => o.contactor0 === 1, 2000) > 0);
+  t.not(b.out.duty, 50);
+});
+
+test("DC output: no basic charging without HLC; with HLC any limit above 0 A runs, 0 A stops", (t) => {
+  const b = new Bench(config({ hlc: true, dcOutput: true }));
+  b.core.setHlc(false);
+  b.ev = "C";
+  b.run(2000);
+  t.is(b.out.contactor0, 0, "a DC charger never charges without ISO 15118 / DIN 70121");
+  t.is(b.out.duty, PILOT_PLUS_12V);
+  b.core.setHlc(true);
+  b.inp.limit = 2; // below the AC minimum current: fine on DC
+  t.true(b.until((o) => o.contactor0 === 1, 2000) > 0);
+  t.is(b.out.duty, 50);
+  b.inp.limit = 0;
+  b.step();
+  t.is(b.out.duty, PILOT_PLUS_12V);
+  t.is(b.out.status, "stopping");
+  t.throws(() => new ChargingCore(config({ dcOutput: "yes" as unknown as boolean })), { instanceOf: RangeError });
+});

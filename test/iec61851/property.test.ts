@@ -37,7 +37,11 @@ function randomConfig(rng: Rng): CoreConfig {
 function runSeed(seed: number): string {
   const rng = new Rng(seed);
   const cfg = randomConfig(rng);
+  // A DC charger (contactor 0 = the DC output contactor) only exists with high-level communication.
+  if (cfg.hlc) cfg.dcOutput = rng.int(0, 1) === 1;
   const b = new Bench(cfg);
+  let energyOffClosedSince = NaN;
+  b.inp.phases = rng.pick<1 | 3>([1, 3, 3]);
   const RCM_FAULT = RCM_TRIP_AC | RCM_TRIP_DC | RCM_SELF_TEST_FAILED;
   let prevDuty = b.out.duty;
   let prevC0 = 0;
@@ -49,7 +53,7 @@ function runSeed(seed: number): string {
   for (let k = 0; k < STEPS; k++) {
     // ---- world events
     if (rng.int(0, 19) === 0) {
-      switch (rng.int(0, 22)) {
+      switch (rng.int(0, 23)) {
         case 0: b.ev = "B"; break; // plug in / EV stops asking
         case 1: b.ev = "none"; break; // unplug
         case 2: case 3: b.ev = "C"; break;
@@ -68,11 +72,12 @@ function runSeed(seed: number): string {
         case 17: b.evDraw = rng.pick([0, 6, 10, 16, 32, 40, 70]); break;
         case 18: b.evFollows = rng.int(0, 2) !== 0; break;
         case 19: b.core.clearFault(); break;
-        case 20: b.inp.phases = rng.pick<1 | 3>([1, 3, 3]); break;
+        case 20: b.inp.limit = rng.pick([6, 7, 8, 16]); break; // (the board's phases are its wiring: fixed per run, below)
         case 21: // the EV answers a PWM-off by going to B (sometimes it does not)
           if (b.out.duty !== prevDuty || !isPwmDuty(b.out.duty)) b.ev = b.ev === "C" || b.ev === "D" ? "B" : b.ev;
           break;
-        case 22: b.run(rng.int(0, 50) * 10); prevDuty = b.out.duty; prevC0 = b.out.contactor0; prevC1 = b.out.contactor1; pwmOffClosedSince = NaN; break;
+        case 22: b.run(rng.int(0, 50) * 10); prevDuty = b.out.duty; prevC0 = b.out.contactor0; prevC1 = b.out.contactor1; pwmOffClosedSince = NaN; energyOffClosedSince = NaN; break;
+        case 23: b.inp.hlcEnergy = rng.pick([true, true, false, undefined]); break; // ISO 15118 PowerDelivery Start / Stop
       }
     }
     b.step();
@@ -113,9 +118,17 @@ function runSeed(seed: number): string {
     if (prevC0 === 0 && o.contactor0 === 1) {
       if (!isPwmDuty(o.duty) || !isPwmDuty(prevDuty)) return describe(k, "closed without PWM in this and the previous step");
       if (!i.authorized || !i.available || i.stopRequested) return describe(k, "closed while not authorized/available or stop requested");
-      if (!(Math.min(i.limit, cfg.tethered ? Infinity : o.cableAmps) >= cfg.minCurrent)) return describe(k, "closed below the minimum current");
+      const capped = Math.min(i.limit, cfg.tethered ? Infinity : o.cableAmps);
+      if (cfg.dcOutput === true ? !(capped > 0) : !(capped >= cfg.minCurrent)) return describe(k, "closed below the minimum current");
+      if (cfg.hlc && i.hlcEnergy === false) return describe(k, "HLC: closed before the session allowed energy (PowerDelivery)");
       if (i.rcm !== 0) return describe(k, "closed with RCM not idle");
       if (i.mirror0 !== 0) return describe(k, "closed while the mirror shows closed");
+    }
+    if (cfg.hlc && o.contactor0 === 1 && i.hlcEnergy === false) {
+      if (energyOffClosedSince !== energyOffClosedSince) energyOffClosedSince = i.now;
+      if (i.now - energyOffClosedSince >= cfg.evStopTimeoutMs) return describe(k, "HLC: energy withdrawn, contactor still closed after evStopTimeoutMs");
+    } else {
+      energyOffClosedSince = NaN;
     }
     if ((i.rcm & RCM_FAULT) !== 0 || !(i.rcm >= 0)) {
       if (o.contactor0 !== 0) return describe(k, "RCM trip not honoured in the same step");
