@@ -144,6 +144,7 @@ export class LimitArbiter {
    */
   ampsWithout(source: LimitSource): number {
     const skip = sourceIndex(source);
+    if (skip < 0) throw new RangeError("LimitArbiter: unknown source");
     const slots = this.slots;
     let amps = -1;
     for (let i = 0; i < slots.length; i++) {

@@ -67,6 +67,7 @@ export class DcOutput {
         if (self.sample.fault !== 0 && !self.#faultLogged) {
           self.#faultLogged = true;
           self.#log.event("device-error", { device: "dc-module", code: "fault", message: `power module fault ${self.sample.fault}` });
+          self.#apply(); // off at once
         }
       },
       onError(e) {

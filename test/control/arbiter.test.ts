@@ -132,3 +132,18 @@ test("steady state: repeated set() of every source with unchanged values keeps t
   t.is(a.amps, 20);
   t.is(a.winner!.source, "hardware");
 });
+
+test("ampsWithout: the limit the other sources leave (the EV sees the charger's limit, not its own claim)", (t) => {
+  const a = new LimitArbiter();
+  t.is(a.ampsWithout("ev"), 0);
+  a.set("hardware", 32, "rating");
+  a.set("ocpp", 20, "TxProfile");
+  a.set("ev", 10, "EVMaxCurrent");
+  a.set("v2g", -5, "discharge");
+  t.is(a.amps, 10);
+  t.is(a.ampsWithout("ev"), 20);
+  t.is(a.ampsWithout("ocpp"), 10);
+  a.clear("ocpp");
+  t.is(a.ampsWithout("ev"), 32);
+  t.throws(() => a.ampsWithout("nope" as never), { instanceOf: RangeError });
+});
