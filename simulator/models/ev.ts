@@ -5,7 +5,8 @@
  * Annex A facts relied on:
  *  - duty → maximum current (table A.8 of ed. 3, A.7 of ed. 2): 8 % ≤ d < 10 % → 6 A;
  *    10 % ≤ d ≤ 85 % → d × 0.6 A; 85 % < d ≤ 96 % → (d − 64) × 2.5 A; 96 % < d ≤ 97 % → 80 A;
- *    3..7 % = digital communication (5 % = ISO 15118 / HLC; this model ignores HLC and draws nothing);
+ *    3..7 % = digital communication (5 % = ISO 15118 / HLC: a basic car ignores it and draws nothing; an `hlc`
+ *    car is driven by its communication controller, see "High-level communication" below);
  *    every other duty: no charging allowed;
  *  - the EV shall follow a change of the duty within 5 s (sequence timing table A.6/A.7: "T10");
  *  - steady +12 V (no PWM) means charging is not allowed: the EV stops drawing and opens S2 (C → B);
@@ -22,10 +23,30 @@
  * The World calls step with the same `now` again (dt = 0) after every actuator change, so a change is
  * registered at the instant it happens.
  *
+ * High-level communication (config `hlc`, the car talks ISO 15118 / DIN 70121; simulator/evcc drives it):
+ *  - 5 % PWM never wakes the car by itself: S2 is closed and opened by its communication controller (setS2), which
+ *    follows the message sequence (ISO 15118-2 [V2G2-847]/[V2G2-848], see simulator/evcc/messages/scripted.ts);
+ *  - while the controller holds S2 closed and the pilot is in the digital-communication band, the AC current
+ *    follows setHlcLimit(amps) (the negotiated limit) with the same ramp-up, taper, minCurrent and phase logic as
+ *    basic charging; a lower limit is reached within response/2 (the car's own command: no perception delay), and
+ *    at targetSoc the charger draws nothing (the controller ends the session; S2 stays its business);
+ *  - any other perceived duty ends HLC control per IEC 61851-1: steady +12 V (x1), −12 V or no pilot → stop
+ *    drawing, then open S2 (and the DC contactors); a nominal PWM duty (the EVSE fell back) → basic charging on it.
+ *  A basic car (hlc false) behaves exactly as before; setS2/setHlcLimit throw on it.
+ *
+ * DC side (DcLoad, simulator/models/dc-load.ts): the traction battery behind the car's own DC contactors
+ * (setDcContactor). Open-circuit voltage from SoC: piecewise-linear `dcOcvCurve` ([SoC %, V] points), by default
+ * the straight line 330 V at 0 % → 410 V at 100 % of a "400 V class" pack (nominal ≈ 370 V), scaled by
+ * dcNominalVoltage/370 when only dcNominalVoltage is given. Internal resistance dcOhms (terminal voltage
+ * = OCV + I·R while charging). BMS current limit: dcMaxCurrent up to 80 % SoC, then linear down to 0 A at 100 %
+ * (the same shape as the onboard charger's AC taper). acceptDcWh(wh) raises the SoC by wh / capacity exactly (no
+ * conversion loss: the energy is counted at the battery) and adds to batteryWh / dcEnergyWh.
+ *
  * Platform-neutral: no Node imports, arithmetic only.
  */
 import { DIODE_DROP_MV, R2_OHMS, R3_C_OHMS, R3_D_OHMS, isPwm, isValidDuty, parallel } from "./pilot-circuit.js";
 import type { PilotLoad } from "./pilot-circuit.js";
+import type { DcLoad } from "./dc-load.js";
 
 /** IEC 61851-1: the EV shall follow a PWM change within 5 s. */
 export const IEC_MAX_RESPONSE_MS = 5000;
@@ -71,6 +92,18 @@ export interface EvConfig {
   /** The EV requests ventilation: S2 closes onto R3 = 270 Ω (state D) instead of 1.3 kΩ (C). */
   ventilation: boolean;
   misbehaviour: EvMisbehaviour;
+  /** The car talks ISO 15118 / DIN 70121: its communication controller drives S2 and the current at 5 % PWM. */
+  hlc: boolean;
+  /** Nominal voltage of the traction battery, V (scales the default OCV curve: 330..410 V at 370 V). */
+  dcNominalVoltage: number;
+  /** Open-circuit voltage curve, [SoC %, V] points with rising SoC from 0 to 100 (piecewise linear); null = default. */
+  dcOcvCurve: ReadonlyArray<readonly [number, number]> | null;
+  /** Battery internal resistance plus the car's DC wiring, ohms. */
+  dcOhms: number;
+  /** BMS maximum DC charging current, A (full up to 80 % SoC, then tapering to 0 A at 100 %). */
+  dcMaxCurrent: number;
+  /** The car's maximum DC voltage (EVMaximumVoltageLimit), V. */
+  dcMaxVoltage: number;
 }
 
 /** A typical 11 kW three-phase car (figures are typical market values, not from a standard). */
@@ -88,7 +121,16 @@ export const DEFAULT_EV_CONFIG: Readonly<EvConfig> = Object.freeze({
   wakeDelayMs: 500,
   ventilation: false,
   misbehaviour: Object.freeze({}),
+  hlc: false,
+  dcNominalVoltage: 370,
+  dcOcvCurve: null,
+  dcOhms: 0.1,
+  dcMaxCurrent: 125,
+  dcMaxVoltage: 450,
 }) as Readonly<EvConfig>;
+
+/** The default OCV curve of a 370 V-nominal pack: 330 V empty, 410 V full. */
+const DEFAULT_OCV: ReadonlyArray<readonly [number, number]> = [[0, 330], [100, 410]];
 
 function finite(x: unknown): x is number {
   return typeof x === "number" && Number.isFinite(x);
@@ -115,7 +157,39 @@ export function evConfig(overrides: Partial<EvConfig> = {}): EvConfig {
   if (m.slowResponseMs !== undefined && (!finite(m.slowResponseMs) || m.slowResponseMs < 0)) bad("misbehaviour.slowResponseMs");
   if (m.missingDiode !== undefined && typeof m.missingDiode !== "boolean") bad("misbehaviour.missingDiode");
   if (m.ignorePwmOff !== undefined && typeof m.ignorePwmOff !== "boolean") bad("misbehaviour.ignorePwmOff");
+  if (typeof c.hlc !== "boolean") bad("hlc");
+  if (!finite(c.dcNominalVoltage) || c.dcNominalVoltage < 50 || c.dcNominalVoltage > 1000) bad("dcNominalVoltage");
+  if (!finite(c.dcOhms) || c.dcOhms < 0 || c.dcOhms > 10) bad("dcOhms");
+  if (!finite(c.dcMaxCurrent) || c.dcMaxCurrent <= 0 || c.dcMaxCurrent > 1000) bad("dcMaxCurrent");
+  if (!finite(c.dcMaxVoltage) || c.dcMaxVoltage <= 0 || c.dcMaxVoltage > 1500) bad("dcMaxVoltage");
+  if (c.dcOcvCurve !== null) {
+    const k = c.dcOcvCurve;
+    if (!Array.isArray(k) || k.length < 2) bad("dcOcvCurve");
+    let last = -1;
+    for (const p of k) {
+      if (!Array.isArray(p) || p.length !== 2 || !finite(p[0]) || !finite(p[1]) || p[0] <= last || p[0] > 100 || p[1] <= 0) bad("dcOcvCurve");
+      last = p[0];
+    }
+    if (k[0]![0] !== 0 || k[k.length - 1]![0] !== 100) bad("dcOcvCurve (must run from SoC 0 to 100)");
+    c.dcOcvCurve = k.map((p) => [p[0], p[1]] as const);
+  }
+  if (c.dcMaxVoltage < ocvAt(c, 100)) bad("dcMaxVoltage (below the full battery's OCV)");
   return c;
+}
+
+/** Open-circuit voltage of the configured pack at `soc` %, V (piecewise linear; clamped to 0..100 %). */
+export function ocvAt(c: Pick<EvConfig, "dcOcvCurve" | "dcNominalVoltage">, soc: number): number {
+  const k = c.dcOcvCurve ?? DEFAULT_OCV;
+  const scale = c.dcOcvCurve === null ? c.dcNominalVoltage / 370 : 1;
+  const x = Math.min(100, Math.max(0, soc));
+  for (let i = 1; i < k.length; i++) {
+    const [x1, y1] = k[i]!;
+    if (x <= x1) {
+      const [x0, y0] = k[i - 1]!;
+      return (y0 + ((y1 - y0) * (x - x0)) / (x1 - x0)) * scale;
+    }
+  }
+  return k[k.length - 1]![1] * scale;
 }
 
 /**
@@ -146,7 +220,7 @@ export interface EvInputs {
   phasesAvailable: 1 | 3;
 }
 
-export class EvModel {
+export class EvModel implements DcLoad {
   readonly config: EvConfig;
   private plugged = true;
   private s2 = false;
@@ -165,6 +239,11 @@ export class EvModel {
   private suspended = false;
   private acWh = 0;
   private batteryWhIn = 0;
+  // high-level communication and DC
+  private hlcS2 = false; // the communication controller holds S2 closed
+  private hlcLimit = 0; // A per phase, negotiated
+  private dcClosed = false;
+  private dcWh = 0;
 
   constructor(config: Partial<EvConfig> = {}, now = 0) {
     this.config = evConfig(config);
@@ -209,6 +288,99 @@ export class EvModel {
     return this.s2;
   }
 
+  /** The SoC at which the car stops charging, percent. */
+  get targetSoc(): number {
+    return this.config.targetSoc;
+  }
+
+  /** True while the communication controller holds S2 closed (HLC cars only). */
+  get hlcActive(): boolean {
+    return this.hlcS2;
+  }
+
+  /** The negotiated AC limit the communication controller set, A per phase. */
+  get hlcLimitAmps(): number {
+    return this.hlcLimit;
+  }
+
+  /** The largest AC phase current drawn now, A. */
+  acCurrent(): number {
+    return Math.max(this.amps[0], this.amps[1], this.amps[2]);
+  }
+
+  // ---- high-level communication (hlc cars) -----------------------------------------------------------------------
+
+  /**
+   * The communication controller closes (true) or opens (false) S2. The pilot load changes at once; the current
+   * follows at the next step. Opening S2 stops the AC draw at once. No-op once unplugged. Throws on a basic car.
+   */
+  setS2(closed: boolean): void {
+    if (!this.config.hlc) throw new Error("EvModel.setS2: not an hlc car");
+    if (typeof closed !== "boolean") throw new RangeError("EvModel.setS2: closed must be a boolean");
+    if (!this.plugged) return;
+    this.hlcS2 = closed;
+    this.s2 = closed;
+    this.stopping = false;
+    if (!closed) this.level = 0;
+  }
+
+  /**
+   * The negotiated AC limit, A per phase (min of EVMaxCurrent, the schedule's PMax/(V·phases) and EVSEMaxCurrent,
+   * as the controller computed it). Raises are ramped at rampAPerS; a lower limit is reached within response/2.
+   */
+  setHlcLimit(amps: number): void {
+    if (!this.config.hlc) throw new Error("EvModel.setHlcLimit: not an hlc car");
+    if (!finite(amps) || amps < 0) throw new RangeError(`EvModel.setHlcLimit: bad limit ${amps}`);
+    this.hlcLimit = amps;
+    const target = this.chargerTarget(amps);
+    this.downRate = this.config.rampAPerS;
+    if (target < this.level) {
+      const remainingS = this.responseMs / 2000;
+      this.downRate = remainingS > 0 ? Math.max(this.config.rampAPerS, (this.level - target) / remainingS) : Infinity;
+    }
+  }
+
+  // ---- DC (DcLoad) -----------------------------------------------------------------------------------------------
+
+  /** The car closes (true) or opens its DC contactors (battery on the inlet). Opened by unplug. */
+  setDcContactor(closed: boolean): void {
+    if (typeof closed !== "boolean") throw new RangeError("EvModel.setDcContactor: closed must be a boolean");
+    this.dcClosed = closed && this.plugged;
+  }
+
+  get dcContactorClosed(): boolean {
+    return this.dcClosed;
+  }
+
+  /** Battery open-circuit voltage at the present SoC, V (the OCV curve). */
+  batteryVoltage(): number {
+    return ocvAt(this.config, this.socPct);
+  }
+
+  get batteryOhms(): number {
+    return this.config.dcOhms;
+  }
+
+  /** BMS limit, A: dcMaxCurrent up to 80 % SoC, then linear down to 0 A at 100 %. */
+  dcCurrentLimit(): number {
+    const c = this.config;
+    if (this.socPct <= 80) return c.dcMaxCurrent;
+    return Math.max(0, (c.dcMaxCurrent * (100 - this.socPct)) / 20);
+  }
+
+  /** Energy into the battery over an interval, Wh: SoC += wh / (batteryKWh·1000) · 100 (capped at 100 %). */
+  acceptDcWh(wh: number): void {
+    if (!finite(wh) || wh < 0) throw new RangeError(`EvModel.acceptDcWh: bad energy ${wh}`);
+    this.dcWh += wh;
+    this.batteryWhIn += wh;
+    this.socPct = Math.min(100, this.socPct + wh / (this.config.batteryKWh * 10));
+  }
+
+  /** DC energy accepted so far, Wh. */
+  get dcEnergyWh(): number {
+    return this.dcWh;
+  }
+
   state(): EvState {
     if (!this.plugged) return "A";
     if (!this.s2) return "B";
@@ -239,6 +411,8 @@ export class EvModel {
     this.integrate(now);
     this.plugged = false;
     this.s2 = false;
+    this.hlcS2 = false;
+    this.dcClosed = false;
     this.level = 0;
     this.amps[0] = this.amps[1] = this.amps[2] = 0;
   }
@@ -286,9 +460,12 @@ export class EvModel {
     this.pendingAt = -1;
     this.perceivedDuty = this.rawDuty;
     const pwm = isPwm(this.perceivedDuty);
+    const hlcHeld = this.hlcS2 && isDigitalCommunication(this.perceivedDuty);
+    // IEC 61851-1: any duty other than the digital-communication band ends HLC control (x1 → stop, PWM → basic).
+    if (this.hlcS2 && !hlcHeld) this.hlcS2 = false;
     if (pwm) this.stopping = false;
     else if (this.s2 && !this.config.misbehaviour.ignorePwmOff) this.stopping = true;
-    const newLimit = pwm ? this.chargerTarget(signalledCurrent(this.perceivedDuty)) : 0;
+    const newLimit = hlcHeld ? this.chargerTarget(this.hlcLimit) : pwm ? this.chargerTarget(signalledCurrent(this.perceivedDuty)) : 0;
     const resp = this.responseMs;
     const remainingS = (resp - resp / 2) / 1000;
     this.downRate = this.config.rampAPerS;
@@ -328,8 +505,8 @@ export class EvModel {
       this.stopping = false;
     }
 
-    // 3. Full: stop and open S2 ("suspended EV").
-    if (this.s2 && !this.wantsEnergy()) {
+    // 3. Full: stop and open S2 ("suspended EV"). Under HLC the communication controller ends the session instead.
+    if (this.s2 && !this.wantsEnergy() && !this.hlcS2) {
       this.s2 = false;
       this.stopping = false;
       this.suspended = true;
@@ -347,7 +524,10 @@ export class EvModel {
     }
     let target = 0;
     const pwmAllows = isPwm(this.perceivedDuty) ? signalledCurrent(this.perceivedDuty) : 0;
-    if (this.s2 && !this.stopping && live !== 0) target = this.chargerTarget(pwmAllows);
+    const hlcHeld = this.hlcS2 && isDigitalCommunication(this.perceivedDuty);
+    if (this.s2 && !this.stopping && live !== 0) {
+      target = hlcHeld ? (this.wantsEnergy() ? this.chargerTarget(this.hlcLimit) : 0) : this.chargerTarget(pwmAllows);
+    }
 
     // 5. Ramp toward the target (the charger stops at once when its supply disappears).
     if (live === 0) this.level = 0;
@@ -355,13 +535,14 @@ export class EvModel {
     else if (target < this.level) {
       this.level = this.downRate === Infinity ? target : Math.max(target, this.level - this.downRate * dtS);
     }
-    const over = this.level > 0 && pwmAllows > 0 && !this.stopping ? (m.overdrawA ?? 0) : 0;
+    const over = this.level > 0 && (pwmAllows > 0 || hlcHeld) && !this.stopping ? (m.overdrawA ?? 0) : 0;
     for (let i = 0; i < 3; i++) this.amps[i] = live & (1 << i) ? this.level + over : 0;
 
-    // 6. Stopping after PWM went away: open S2 once the current is down to zero.
+    // 6. Stopping after PWM went away: open S2 once the current is down to zero (and the DC contactors).
     if (this.stopping && this.level === 0) {
       this.s2 = false;
       this.stopping = false;
+      if (c.hlc) this.dcClosed = false;
     }
   }
 }
