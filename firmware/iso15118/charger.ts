@@ -106,7 +106,9 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
   const apply = (a: SessionAction): void => {
     switch (a.type) {
       case "ev-limit":
-        if (safeStop === "" && a.amps >= 0 && a.amps < 1e6) arbiter.set("ev", Math.round(a.amps * 10) / 10, a.reason);
+        // Whole amps (rounded down): a DC EV's claim moves with its voltage every CurrentDemand; the arbiter (and
+        // its log) should only see real changes.
+        if (safeStop === "" && a.amps >= 0 && a.amps < 1e6) arbiter.set("ev", Math.floor(a.amps), a.reason);
         return;
       case "ev-soc":
         soc = a.soc;

@@ -73,7 +73,11 @@ test("DIN 70121 DC: the whole session, message by message", (t) => {
   t.is(out.voltage, 380);
   t.true(Math.abs(out.current - 22_080 / 380) < 1e-9);
   t.true(r.actions.some((a) => a.type === "ev-soc" && a.soc === 55));
-  t.true(r.actions.some((a) => a.type === "ev-limit" && a.reason === "EVTargetCurrent"));
+  // The EV's claim is its maximum current (EVMaximumCurrentLimit 100 A, not the 120 A target) as AC-equivalent
+  // amps per phase at 380 V: 100 A x 380 V / (3 x 230 V) = 55.1 A.
+  const claim = r.actions.find((a) => a.type === "ev-limit") as { amps: number; reason: string };
+  t.is(claim.reason, "EVMaximumCurrentLimit");
+  t.is(claim.amps, Math.round((100 * 380 * 10) / 690) / 10);
   const cd = resOf(r.response)[1];
   t.is(cd["EVSECurrentLimitAchieved"], 1);
   t.deepEqual(cd["EVSEPresentCurrent"], { Multiplier: -2, Unit: "A", Value: 5800 });

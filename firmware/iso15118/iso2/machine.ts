@@ -409,8 +409,12 @@ export class V2gSessionMachine {
     if (evError || s.stopRequested) setI = 0;
     this.#evseTargetV = setV;
     actions.push({ type: "dc-output", enable: true, voltage: setV, current: setI });
+    // The EV's claim: its MAXIMUM (not its momentary target, which may be 0 A for a moment without any wish to
+    // stop) as AC-equivalent amps per phase at the present voltage.
     const vnom = s.nominalVoltage * s.phases;
-    actions.push({ type: "ev-limit", amps: vnom > 0 ? Math.round((i * v * 10) / vnom) / 10 : 0, reason: "EVTargetCurrent" });
+    const u = v > dc.presentVoltage ? v : dc.presentVoltage;
+    const evMax = d.evMaxCurrent >= 0 ? d.evMaxCurrent : i;
+    actions.push({ type: "ev-limit", amps: vnom > 0 ? Math.round((evMax * u * 10) / vnom) / 10 : 0, reason: "EVMaximumCurrentLimit" });
     return this.#result(name, "OK", s, actions, null);
   }
 
