@@ -17,12 +17,19 @@ import type {
   ControlPilot,
   ControlPilotOptions,
   Crypto,
+  DcLimits,
+  DcPowerModule,
+  DcPowerModuleOptions,
+  DcSample,
   FirmwareSlot,
   Hal,
   IdReader,
   IdReaderOptions,
   Interlock,
   InterlockOptions,
+  IsolationMonitor,
+  IsolationMonitorOptions,
+  IsolationSample,
   Log,
   LogFields,
   Meter,
@@ -77,6 +84,9 @@ export interface DeviceHalOptions {
   /** Events kept in RAM for hal.log.recent() (default 0: none, and no recent()). */
   logRing?: number;
 }
+
+/** Period of the DC power module's measurement (DcPowerModule onReadable), ms of virtual time. */
+export const DC_SAMPLE_MS = 100;
 
 /** Magic of a simulated firmware image: "SIMFW1" and two zero bytes, then the SHA-256 of the payload. */
 export const FIRMWARE_IMAGE_MAGIC = [0x53, 0x49, 0x4d, 0x46, 0x57, 0x31, 0, 0] as const;
@@ -199,6 +209,8 @@ export class DeviceHal {
   private dead = false;
   private readonly timers = new Map<number, number>();
   private timerIds = 0;
+  /** Keys of device-internal timers in `timers` (negative: never a firmware TimerId). */
+  private deviceTimerIds = 0;
   private wallOffset: number;
   private synced = false;
   private lastFeed = 0;
@@ -229,6 +241,12 @@ export class DeviceHal {
     for (const id of this.timers.values()) this.q.cancel(id);
     this.timers.clear();
     this.world.onChange = undefined;
+    // The MCU that drives the DC power module and the isolation monitor is gone: the module's enable line drops.
+    if (this.world.dc !== null) {
+      this.world.advance(this.q.now);
+      this.world.dcEnable(0);
+      this.world.imdStop();
+    }
   }
 
   get alive(): boolean {
@@ -407,6 +425,7 @@ export class DeviceHal {
     const rcmCallbacks: Array<{ inst: ResidualCurrentMonitor; cb: ResidualCurrentMonitorOptions["onReadable"] }> = [];
     const interlockCallbacks: Array<{ inst: Interlock; cb: InterlockOptions["onReadable"] }> = [];
     const lockCallbacks: Array<{ inst: ConnectorLock; cb: ConnectorLockOptions["onReadable"] }> = [];
+    const imdCallbacks: Array<{ inst: IsolationMonitor; cb: IsolationMonitorOptions["onReadable"] }> = [];
     world.onChange = (what, index) => {
       if (self.dead) return;
       if (what === "mirror") {
@@ -421,6 +440,14 @@ export class DeviceHal {
       } else if (what === "interlock") {
         o.observe("interlock", { trips: world.interlockTrips, cause: world.lastInterlockCause });
         for (const r of interlockCallbacks) self.deliver(r.inst, r.cb);
+      } else if (what === "dc") {
+        const m = world.dc!.module;
+        o.observe("dc", { fault: m.fault });
+        dcReportFault(m.fault);
+      } else if (what === "imd") {
+        const imd = world.dc!.imd;
+        o.observe("imd", { status: imd.status, resistance: imd.resistance, reason: imd.reason });
+        for (const r of imdCallbacks) self.deliver(r.inst, r.cb);
       }
     };
 
@@ -561,6 +588,163 @@ export class DeviceHal {
       close(): void {}
     }
 
+    /**
+     * The DC power module (hal/dc.ts). Its output contactor is the board's contactor 0 (hal.io.Contactor, with the
+     * interlock); enable() runs the converter. onReadable every DC_SAMPLE_MS while there is something to see
+     * (enabled, voltage ≥ 1 V or current flowing) and once more when it settles; onError({code: "dc-fault"}) when
+     * the module latches a fault.
+     */
+    interface DcState {
+      inst: DcPowerModule;
+      closed: boolean;
+      enabled: 0 | 1;
+      onReadable: DcPowerModuleOptions["onReadable"];
+      onError: DcPowerModuleOptions["onError"];
+      timerKey: number;
+      last: DcSample;
+      scratch: DcSample;
+    }
+    // Per-instance state lives here, not on the instance: the instance shows exactly the HAL shape (the XS bridge
+    // describes classes by their own keys).
+    const dcStates = new Map<DcPowerModule, DcState>();
+    const dcState = (inst: DcPowerModule): DcState => {
+      const st = dcStates.get(inst);
+      if (st === undefined || st.closed) throw new Error("closed");
+      return st;
+    };
+    const dcSchedule = (st: DcState): void => {
+      const key = --self.deviceTimerIds;
+      st.timerKey = key;
+      self.timers.set(key, q.at(q.now + DC_SAMPLE_MS, () => {
+        self.timers.delete(key);
+        if (self.dead || st.closed) return;
+        dcSample(st);
+        dcSchedule(st);
+      }));
+    };
+    const dcSample = (st: DcState): void => {
+      world.advance(q.now);
+      const s = world.dc!.module.read(st.scratch);
+      const l = st.last;
+      const active = s.enabled || s.voltage >= 1 || s.current > 0.05;
+      const changed = s.enabled !== l.enabled || s.fault !== l.fault || !(Math.abs(s.voltage - l.voltage) < 0.1) || !(Math.abs(s.current - l.current) < 0.1);
+      if (!active && !changed) return;
+      l.voltage = s.voltage;
+      l.current = s.current;
+      l.enabled = s.enabled;
+      l.fault = s.fault;
+      self.deliver(st.inst, st.onReadable);
+    };
+    const dcReportFault = (code: number): void => {
+      if (code === 0) return;
+      for (const st of dcStates.values()) {
+        if (!st.closed) self.deliver(st.inst, st.onError, { code: "dc-fault", message: `DC power module fault ${code}` });
+      }
+    };
+
+    /**
+     * The DC power module (hal/dc.ts). Its output contactor is the board's contactor 0 (hal.io.Contactor, with the
+     * interlock); enable() runs the converter. onReadable every DC_SAMPLE_MS while there is something to see
+     * (enabled, voltage ≥ 1 V or current flowing) and once more when it settles; onError({code: "dc-fault"}) when
+     * the module latches a fault.
+     */
+    class SimDcPowerModule implements DcPowerModule {
+      readonly limits: DcLimits;
+      constructor(options: DcPowerModuleOptions) {
+        self.check();
+        const dc = world.dc;
+        if (dc === null) throw new RangeError("this board has no DC power module");
+        const opts = options ?? {};
+        this.limits = { ...dc.module.limits };
+        const st: DcState = {
+          inst: this,
+          closed: false,
+          enabled: dc.module.enabled ? 1 : 0,
+          onReadable: opts.onReadable,
+          onError: opts.onError,
+          timerKey: 0,
+          last: { voltage: NaN, current: NaN, enabled: false, fault: -1 },
+          scratch: { voltage: 0, current: 0, enabled: false, fault: 0 },
+        };
+        dcStates.set(this, st);
+        if (st.onReadable) dcSchedule(st);
+      }
+      write(setpoint: { voltage: number; current: number }): void {
+        self.check();
+        dcState(this);
+        if (setpoint === null || typeof setpoint !== "object") throw new TypeError("setpoint must be { voltage, current }");
+        world.advance(q.now);
+        world.dcSetpoint(setpoint.voltage, setpoint.current);
+      }
+      enable(on: 0 | 1): void {
+        self.check();
+        const st = dcState(this);
+        if (on !== 0 && on !== 1) throw new RangeError(`bad DC enable value ${String(on)}`);
+        world.advance(q.now);
+        world.dcEnable(on);
+        if (on !== st.enabled) {
+          st.enabled = on;
+          o.observe("dc", { enabled: on === 1 });
+        }
+      }
+      read(into: DcSample): DcSample {
+        self.check();
+        dcState(this);
+        world.advance(q.now);
+        return world.dc!.module.read(into);
+      }
+      close(): void {
+        const st = dcStates.get(this);
+        if (st === undefined || st.closed) return;
+        st.closed = true;
+        const ev = self.timers.get(st.timerKey);
+        if (ev !== undefined) {
+          q.cancel(ev);
+          self.timers.delete(st.timerKey);
+        }
+        dcStates.delete(this);
+      }
+    }
+
+    /** The isolation monitor (hal/dc.ts): onReadable when a test finishes and when a later measurement changes. */
+    class SimIsolationMonitor implements IsolationMonitor {
+      private closed = false;
+      private readonly entry: { inst: IsolationMonitor; cb: IsolationMonitorOptions["onReadable"] };
+      constructor(options: IsolationMonitorOptions) {
+        self.check();
+        if (world.dc === null) throw new RangeError("this board has no isolation monitor");
+        this.entry = { inst: this, cb: (options ?? {}).onReadable };
+        imdCallbacks.push(this.entry);
+      }
+      start(voltage: number): void {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        const max = world.dc!.module.limits.maxVoltage;
+        if (typeof voltage !== "number" || !Number.isFinite(voltage) || voltage <= 0 || voltage > max) throw new RangeError(`isolation test voltage must be in (0, ${max}] V, got ${String(voltage)}`);
+        world.advance(q.now);
+        world.imdStart(voltage);
+        o.observe("imd", { start: voltage });
+      }
+      stop(): void {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        world.advance(q.now);
+        world.imdStop();
+      }
+      read(into: IsolationSample): IsolationSample {
+        self.check();
+        if (this.closed) throw new Error("closed");
+        world.advance(q.now);
+        return world.dc!.imd.read(into);
+      }
+      close(): void {
+        if (this.closed) return;
+        this.closed = true;
+        const i = imdCallbacks.indexOf(this.entry);
+        if (i >= 0) imdCallbacks.splice(i, 1);
+      }
+    }
+
     class SimIdReader implements IdReader {
       private closed = false;
       constructor(options: IdReaderOptions) {
@@ -623,6 +807,7 @@ export class DeviceHal {
         Meter: SimMeter,
         Temperature: SimTemperature,
         ...(o.board.tetheredCable ? {} : { ConnectorLock: SimConnectorLock }),
+        ...(world.dc !== null ? { DcPowerModule: SimDcPowerModule, IsolationMonitor: SimIsolationMonitor } : {}),
       },
       storage: o.storage,
       crypto: o.crypto,

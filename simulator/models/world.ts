@@ -25,6 +25,17 @@
  *  - "D requires ventilation" is firmware policy: the interlock accepts both C and D.
  * The firmware must never let any of these happen; tests fail on any count.
  *
+ * DC boards (config `dc`, simulator/models/dc.ts): a DC charger's power module and isolation monitor.
+ *  - contactor 0 is the DC output contactor (DC+/DC−): same relay model (delays, mirror, weld) and the same
+ *    interlock (pilot in C/D to energise it, trips out of C/D or on an RCD trip);
+ *  - the connector carries no AC (socketVoltage() reads 0; an EV's onboard charger draws nothing);
+ *  - the car at the inlet is a DcLoad (dc-load.ts): the plugged EV when it implements it, or one set with setDcLoad;
+ *  - the power module's AC input (P_dc / η) is spread evenly over the board's phases at the grid voltage with the
+ *    module's power factor and goes through the meter, so the meter (and OCPP energy) counts it; the thermal
+ *    sensors see that input current; openings of contactor 0 are "under load" with > 0.5 A of DC flowing;
+ *  - the module runs only while every wired phase is above half the nominal voltage (a grid outage stops it);
+ *  - onChange("dc") on a module fault injected, onChange("imd") when the isolation monitor has a result.
+ *
  * Platform-neutral: no Node imports.
  */
 import {
@@ -38,6 +49,9 @@ import {
 import type { PilotSample } from "../../hal/charging.js";
 import type { MeterReading } from "../../hal/metering.js";
 import type { Rng } from "../rng.js";
+import { DcPowerModuleModel, IsolationMonitorModel, asDcLoad, dcConfig } from "./dc.js";
+import type { DcConfig } from "./dc.js";
+import type { DcLoad } from "./dc-load.js";
 import { EvModel } from "./ev.js";
 import type { EvConfig, EvInputs } from "./ev.js";
 import { GridModel } from "./grid.js";
@@ -82,6 +96,11 @@ export interface WorldConfig {
   thermal?: Record<string, ThermalSensorConfig>;
   /** Pilot generator and R1 (noise comes from adcNoiseMv). */
   pilot?: Partial<Omit<PilotCircuitParams, "noiseMv">>;
+  /**
+   * A DC board: the power module's rating and behaviour, the isolation monitor and the insulation resistance
+   * (simulator/models/dc.ts DcConfig; missing keys take DEFAULT_DC_CONFIG). Absent: an AC board.
+   */
+  dc?: Partial<DcConfig>;
 }
 
 export const DEFAULT_WORLD_CONFIG: Readonly<WorldConfig> = Object.freeze({
@@ -116,10 +135,21 @@ export function worldConfig(partial: Partial<WorldConfig> = {}): WorldConfig {
   if (!Number.isInteger(c.physicsStepMs) || c.physicsStepMs <= 0) bad("physicsStepMs");
   if (!fin(c.adcNoiseMv) || c.adcNoiseMv < 0) bad("adcNoiseMv");
   if (c.contactors !== 1 && c.contactors !== 2) bad("contactors");
+  if (c.dc !== undefined) {
+    if (c.contactors !== 1) bad("contactors (a DC board has one output contactor)");
+    c.dc = dcConfig(c.dc);
+  }
   return c;
 }
 
-export type WorldChange = "mirror" | "rcm" | "interlock" | "lock";
+export type WorldChange = "mirror" | "rcm" | "interlock" | "lock" | "dc" | "imd";
+
+/** The DC side of a DC board. */
+export interface WorldDc {
+  readonly config: DcConfig;
+  readonly module: DcPowerModuleModel;
+  readonly imd: IsolationMonitorModel;
+}
 
 export class World {
   readonly config: WorldConfig;
@@ -129,6 +159,8 @@ export class World {
   readonly thermal: ThermalModel;
   /** relays[1] is present only with contactors: 2. */
   readonly relays: RelayModel[];
+  /** The DC power module and isolation monitor; null on an AC board. */
+  readonly dc: WorldDc | null;
   onChange?: (what: WorldChange, index: number) => void;
 
   private t = 0;
@@ -153,6 +185,9 @@ export class World {
   private lockCmd: 0 | 1 = 0;
   private lockPos: 0 | 1 = 0;
   private lockJam = false;
+  /** setDcLoad: undefined = the plugged EV's own DcLoad. */
+  private dcLoadSet: DcLoad | null | undefined = undefined;
+  private dcNote = false;
 
   constructor(config: Partial<WorldConfig>, rng: Rng) {
     this.config = worldConfig(config);
@@ -164,6 +199,12 @@ export class World {
     this.thermal = new ThermalModel(c.ambientC, c.thermal ?? defaultThermalSensors(c.ratedCurrent, c.phases), 0);
     this.relays = [new RelayModel(c.relay ?? {}, 0)];
     if (c.contactors === 2) this.relays.push(new RelayModel(c.relay ?? {}, 0));
+    if (c.dc !== undefined) {
+      const dc = dcConfig(c.dc);
+      this.dc = { config: dc, module: new DcPowerModuleModel(dc, 0), imd: new IsolationMonitorModel(dc, 0) };
+    } else {
+      this.dc = null;
+    }
     this.pilotRng = rng.fork("pilot-adc");
     this.pilotParams = { ...DEFAULT_PILOT_CIRCUIT, ...c.pilot, noiseMv: c.adcNoiseMv };
     this.evInputs = { duty: this.duty, acVolts: this.socketV, phasesAvailable: c.phases };
@@ -208,17 +249,20 @@ export class World {
     this.stepIndex++;
     this.grid.step(t1);
     const a = this.amps;
-    const moved0 = this.relays[0].step(t1, Math.max(a[0], a[1], a[2]));
+    const moved0 = this.relays[0].step(t1, this.dc !== null ? this.dc.module.current : Math.max(a[0], a[1], a[2]));
     const moved1 = this.relays.length > 1 ? this.relays[1].step(t1, Math.max(a[1], a[2])) : false;
     const rcm = this.rcd.step(t1);
     this.t = t1;
     const tripped = this.sync();
+    const imd = this.dcNote;
+    this.dcNote = false;
     const cb = this.onChange;
     if (cb !== undefined) {
       if (moved0) cb("mirror", 0);
       if (moved1) cb("mirror", 1);
       if (rcm) cb("rcm", 0);
       if (tripped) cb("interlock", 0);
+      if (imd) cb("imd", 0);
     }
   }
 
@@ -232,11 +276,14 @@ export class World {
     this.thermal.step(now, this.amps); // the currents that flowed since the last step
     const k0 = this.relays[0].closed;
     const k1 = this.relays.length > 1 ? this.relays[1].closed : true;
+    const dc = this.dc;
+    let inputOk = true;
     for (let i = 0; i < 3; i++) {
       const wired = i === 0 || c.phases === 3;
       const v = wired ? this.grid.voltage(i) : 0;
       this.gridV[i] = v;
-      this.socketV[i] = wired && k0 && (i === 0 || k1) ? v : 0;
+      this.socketV[i] = dc === null && wired && k0 && (i === 0 || k1) ? v : 0;
+      if (wired && !(v > 0.5 * c.nominalVoltage)) inputOk = false;
     }
     const ev = this.evModel;
     if (ev !== null) {
@@ -246,7 +293,21 @@ export class World {
     } else {
       this.amps[0] = this.amps[1] = this.amps[2] = 0;
     }
-    this.meter.step(now, this.gridV, this.amps, ev !== null ? ev.config.powerFactor : 1, this.grid.frequency());
+    if (dc === null) {
+      this.meter.step(now, this.gridV, this.amps, ev !== null ? ev.config.powerFactor : 1, this.grid.frequency());
+      return this.checkInterlock(now);
+    }
+    // DC board: the module, then the isolation monitor on the cable voltage, then the AC input through the meter.
+    dc.module.step(now, { outputClosed: this.relays[0].closed, load: this.dcLoad(), inputOk });
+    if (dc.imd.step(now, dc.module.voltage)) this.dcNote = true;
+    const pAc = dc.module.acInputPower;
+    const n = c.phases;
+    const pf = dc.config.powerFactor;
+    for (let i = 0; i < 3; i++) {
+      const v = this.gridV[i];
+      this.amps[i] = pAc > 0 && (i === 0 || n === 3) && v > 0 ? pAc / (n * v * pf) : 0;
+    }
+    this.meter.step(now, this.gridV, this.amps, pf, this.grid.frequency());
     return this.checkInterlock(now);
   }
 
@@ -342,7 +403,58 @@ export class World {
   }
 
   private syncAndNotify(): void {
-    if (this.sync() && this.onChange !== undefined) this.onChange("interlock", 0);
+    const tripped = this.sync();
+    const imd = this.dcNote;
+    this.dcNote = false;
+    if (tripped && this.onChange !== undefined) this.onChange("interlock", 0);
+    if (imd && this.onChange !== undefined) this.onChange("imd", 0);
+  }
+
+  // ---- DC board (config.dc) ----
+
+  private dcSide(): WorldDc {
+    if (this.dc === null) throw new RangeError("this board has no DC power module (WorldConfig.dc)");
+    return this.dc;
+  }
+
+  /** What is at the DC inlet: the load set with setDcLoad, else the plugged EV if it implements DcLoad. */
+  dcLoad(): DcLoad | null {
+    if (this.dcLoadSet !== undefined) return this.dcLoadSet;
+    return asDcLoad(this.evModel);
+  }
+
+  /**
+   * Puts a DcLoad at the inlet in place of the plugged EV's own (tests, tools); null: nothing; undefined: back to
+   * the plugged EV. The pilot still comes from the plugged EV (the interlock judges it as usual).
+   */
+  setDcLoad(load: DcLoad | null | undefined): void {
+    if (load !== undefined && load !== null && asDcLoad(load) === null) throw new TypeError("setDcLoad: not a DcLoad");
+    this.dcSide();
+    this.dcLoadSet = load;
+    this.syncAndNotify();
+  }
+
+  /** Power module setpoints (V, A); RangeError outside its rating (hal/dc.ts). */
+  dcSetpoint(voltage: number, current: number): void {
+    this.dcSide().module.setpoint(voltage, current);
+    this.syncAndNotify();
+  }
+
+  /** Starts (1) or stops (0) the power module's converter. The output contactor is contactor 0. */
+  dcEnable(on: 0 | 1): void {
+    if (on !== 0 && on !== 1) throw new RangeError(`DC enable must be 0 or 1, got ${String(on)}`);
+    this.dcSide().module.enable(on === 1);
+    this.syncAndNotify();
+  }
+
+  /** Starts an insulation test at `voltage` V (Error while one runs). */
+  imdStart(voltage: number): void {
+    this.dcSide().imd.start(voltage, this.t);
+    this.syncAndNotify();
+  }
+
+  imdStop(): void {
+    this.dcSide().imd.stop();
   }
 
   /**
@@ -414,7 +526,7 @@ export class World {
     return this.thermal.temperature(sensor);
   }
 
-  /** Voltage at the socket on phase 0..2 (0 when its contacts are open), V. */
+  /** Voltage at the socket on phase 0..2 (0 when its contacts are open; always 0 on a DC board), V. */
   socketVoltage(phase: number): number {
     const v = this.socketV[phase];
     if (v === undefined) throw new RangeError(`bad phase ${phase}`);
@@ -436,7 +548,8 @@ export class World {
   unplug(): void {
     const ev = this.evModel;
     if (ev === null) return;
-    if (Math.max(this.amps[0], this.amps[1], this.amps[2]) > 0.5) this.unplugsLoaded++;
+    const flowing = this.dc !== null ? this.dc.module.current : Math.max(this.amps[0], this.amps[1], this.amps[2]);
+    if (flowing > 0.5) this.unplugsLoaded++;
     ev.unplug(this.t);
     this.evModel = null;
     this.syncAndNotify();
@@ -477,6 +590,20 @@ export class World {
 
   get lockJammed(): boolean {
     return this.lockJam;
+  }
+
+  /** Injects a power module fault (DC_FAULT_* code, latched), or with 0 removes its cause (the latch stays until the firmware disables the module). */
+  dcFault(code: number): void {
+    const m = this.dcSide().module;
+    if (code === 0) m.clearFault();
+    else m.injectFault(code);
+    this.syncAndNotify();
+    if (code !== 0 && this.onChange !== undefined) this.onChange("dc", 0);
+  }
+
+  /** Sets the insulation resistance DC+/DC− to PE from now on (an insulation fault, or its repair), ohms. */
+  setInsulationOhms(ohms: number): void {
+    this.dcSide().imd.insulationOhms = ohms;
   }
 
   /** Changes the cable in the socket (PP coding resistor, or PROXIMITY_OPEN). */
