@@ -112,6 +112,8 @@ export class Session {
   private idleCurrent: SessionInfo | null = null;
   private idleStop = false;
   private idleAvailable = true;
+  /** The EV's state of charge, %, while known (see setEvSoc). */
+  private _evSoc: number | null = null;
 
   constructor(
     private readonly clock: SessionClock,
@@ -148,6 +150,30 @@ export class Session {
 
   get status(): ConnectorStatus {
     return this._status;
+  }
+
+  /**
+   * The EV's state of charge in percent (0..100) as the car last reported it (ISO 15118 / DIN 70121
+   * DC_EVStatus.EVRESSSOC), or null when none is known. Cleared when the session ends (after its `ended`
+   * listeners ran, so the StopTransaction's Transaction.End values still carry the last one) and when the EV is
+   * unplugged: a previous car's SoC is never reported.
+   */
+  get evSoc(): number | null {
+    return this._evSoc;
+  }
+
+  /**
+   * The EV reported its state of charge (%): a finite number in 0..100, else ignored (the previous value stays);
+   * null clears it. Ignored while no EV is plugged in (a late message of a car that has left). Allocates nothing.
+   */
+  setEvSoc(soc: number | null): void {
+    if (soc === null) {
+      this._evSoc = null;
+      return;
+    }
+    // NaN fails both comparisons; a non-number ("50") fails the typeof.
+    if (typeof soc !== "number" || !(soc >= 0 && soc <= 100) || !this.plugged) return;
+    this._evSoc = soc;
   }
 
   /** The reservation of the connector, or null. */
@@ -316,6 +342,7 @@ export class Session {
         }
         this._authorizedTag = null;
         this._stopRequested = false;
+        this._evSoc = null;
       } else {
         if (this.freeTag !== null && this._authorizedTag === null && this._available && this._reservation === null) this.grant(this.freeTag, "free", null);
         else this.maybeStart();
@@ -359,6 +386,8 @@ export class Session {
     this._authorizedTag = null;
     this._stopRequested = !this.plugged ? false : true;
     for (const l of this.listeners) l.ended?.(cur);
+    // After the listeners: the StopTransaction (Transaction.End values) still sees the last SoC.
+    this._evSoc = null;
   }
 
   private deriveStatus(plugged: boolean, coreStatus: string, fault: string): ConnectorStatus {
