@@ -2,7 +2,8 @@
  * OCPP 1.6 SampledValue lists from a meter reading: the measurands this charge point supports, with the
  * units and phases OCPP expects (Energy Wh and Power W as totals, Current.Import per phase L1..L3 in A,
  * Voltage per phase L1-N.. in V, Frequency Hz without a phase, Temperature in Celsius at the Body,
- * Current.Offered the current signalled to the EV, A).
+ * Current.Offered the current signalled to the EV, A; SoC the EV's state of charge as the car reported it
+ * (ISO 15118 / DIN 70121), an integer in Percent at location EV, and no value at all while none is known).
  */
 import type { MeterReading } from "../../../hal/index.js";
 
@@ -14,6 +15,7 @@ export const MEASURANDS = [
   "Frequency",
   "Temperature",
   "Current.Offered",
+  "SoC",
 ] as const;
 
 export type Measurand = (typeof MEASURANDS)[number];
@@ -25,6 +27,8 @@ export interface MeterSources {
   temperature(): number;
   /** The current offered to the EV, A per phase. */
   offered(): number;
+  /** The EV's state of charge, % (0..100), or null when the EV has not reported one. Absent: never known. */
+  soc?(): number | null;
 }
 
 type Sv = Record<string, unknown>;
@@ -61,7 +65,21 @@ export function sampledValues(measurands: readonly string[], context: string, sr
       case "Current.Offered":
         out.push({ value: src.offered().toFixed(1), context, measurand: name, unit: "A" });
         break;
+      case "SoC": {
+        const sv = socSampledValue(src.soc ? src.soc() : null, context);
+        if (sv !== null) out.push(sv);
+        break;
+      }
     }
   }
   return out;
+}
+
+/**
+ * The SampledValue of the EV's state of charge: an integer (rounded down, so "100" means full), unit Percent,
+ * location EV; null when no valid SoC (finite, 0..100) is known: the value is left out, never a made-up 0.
+ */
+export function socSampledValue(soc: number | null | undefined, context: string): Sv | null {
+  if (typeof soc !== "number" || !(soc >= 0 && soc <= 100)) return null;
+  return { value: String(Math.floor(soc)), context, measurand: "SoC", location: "EV", unit: "Percent" };
 }

@@ -28,6 +28,11 @@
  * then rewrites those times from the synchronised clock (../../transactions/queue.ts MONO_KEY, README.md).
  * A previous boot's unsynchronised times keep the RTC's value, logged as "tx-time-unsynced".
  *
+ * SoC (the EV's state of charge, Session.evSoc, reported over ISO 15118 / DIN 70121) is a measurand of all four
+ * *Data keys: an integer in Percent at location EV, left out while the session knows none (never a made-up 0); a
+ * reading left with no value at all is not sent (SampledValue is 1..*). The Transaction.End values still see the
+ * last SoC (the session clears it after its `ended` listeners).
+ *
  * Signed meter values (config signedMeterValues): the periodic (Sample.Periodic) and clock-aligned
  * (Sample.Clock) MeterValues of a transaction carry the OCMF fiscal reading ("T" page) as one more sampledValue,
  * format "SignedData"; StopTransaction.transactionData carries the signed Begin/End datasets.
@@ -134,6 +139,8 @@ export const transactions: Ocpp16Feature = {
         }
       },
       offered: () => ctx.arbiter.amps,
+      // The EV's SoC (ISO 15118 / DIN 70121, via Session.setEvSoc): left out while unknown.
+      soc: () => ctx.session.evSoc,
     };
 
     // --- session numbers, unique across reboots
@@ -181,16 +188,19 @@ export const transactions: Ocpp16Feature = {
       const mono = clock.now();
       const synced = clock.synchronized;
       const inTx = running !== null && ctx.session.current === running;
+      // A measurand without a value now (SoC unknown, no temperature sensor) is left out; nothing left: no message
+      // (SampledValue is 1..* in 1.6).
       if (list.length > 0) {
         const sv = sampledValues(list, "Sample.Clock", sources);
         if (inTx) {
           const sig = signed?.sampledValue(running!, "Sample.Clock", ctx.meter.energyImport);
           if (sig) sv.push(sig);
-          ctx.tx.enqueue("MeterValues", running!.number, { connectorId: ctx.connectorId, meterValue: [stamp({ sampledValue: sv }, wall, mono, synced)] }, true);
-        } else if (ctx.online && ctx.registered) ctx.call("MeterValues", { connectorId: ctx.connectorId, meterValue: [{ timestamp: isoTime(wall), sampledValue: sv }] });
+          if (sv.length > 0) ctx.tx.enqueue("MeterValues", running!.number, { connectorId: ctx.connectorId, meterValue: [stamp({ sampledValue: sv }, wall, mono, synced)] }, true);
+        } else if (sv.length > 0 && ctx.online && ctx.registered) ctx.call("MeterValues", { connectorId: ctx.connectorId, meterValue: [{ timestamp: isoTime(wall), sampledValue: sv }] });
       }
-      if (running && stopList.length > 0) {
-        aligned.push(stamp({ sampledValue: sampledValues(stopList, "Sample.Clock", sources) }, wall, mono, synced));
+      const stopSv = running && stopList.length > 0 ? sampledValues(stopList, "Sample.Clock", sources) : [];
+      if (stopSv.length > 0) {
+        aligned.push(stamp({ sampledValue: stopSv }, wall, mono, synced));
         if (aligned.length > MAX_ALIGNED_IN_STOP) aligned.shift();
       }
       scheduleAligned();
@@ -213,7 +223,8 @@ export const transactions: Ocpp16Feature = {
         running = s;
         aligned = [];
         const stopSampled = keys.getList("StopTxnSampledData");
-        begin = stopSampled.length ? [stamp({ sampledValue: sampledValues(stopSampled, "Transaction.Begin", sources) }, s.startWall, s.startMono, s.startSynced)] : [];
+        const beginSv = stopSampled.length ? sampledValues(stopSampled, "Transaction.Begin", sources) : [];
+        begin = beginSv.length ? [stamp({ sampledValue: beginSv }, s.startWall, s.startMono, s.startSynced)] : [];
         const payload: Record<string, unknown> = {
           connectorId: ctx.connectorId,
           idTag: s.idTag,
@@ -256,7 +267,8 @@ export const transactions: Ocpp16Feature = {
       const signedData = signed?.transactionData(s);
       if (signedData) data.push(...signedData);
       const stopSampled = keys.getList("StopTxnSampledData");
-      if (stopSampled.length) data.push(stamp({ sampledValue: sampledValues(stopSampled, "Transaction.End", sources) }, wall, mono, synced));
+      const endSv = stopSampled.length ? sampledValues(stopSampled, "Transaction.End", sources) : [];
+      if (endSv.length) data.push(stamp({ sampledValue: endSv }, wall, mono, synced));
       if (data.length) payload["transactionData"] = data;
       begin = [];
       aligned = [];

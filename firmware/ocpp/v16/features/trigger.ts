@@ -3,6 +3,7 @@
  * and the requested message right after it. A module that owns a message (firmware or diagnostics status) can
  * register how to send it (ctx.registerTrigger); otherwise the defaults below are used.
  */
+import { socSampledValue } from "../../transactions/meter-values.js";
 import type { Ocpp16Context, Ocpp16Feature } from "../context.js";
 
 const TRIGGERABLE = [
@@ -14,7 +15,10 @@ const TRIGGERABLE = [
   "StatusNotification",
 ] as const;
 
-/** MeterValues with context Trigger for a connector (0: the charge point's main meter, no transaction). */
+/**
+ * MeterValues with context Trigger for a connector (0: the charge point's main meter, no transaction); the
+ * connector's values include the EV's SoC (Percent, location EV) when the session knows one.
+ */
 export function sendTriggeredMeterValues(ctx: Ocpp16Context, connectorId: number): void {
   const m = ctx.meter;
   const phases = ctx.hal.board.phases;
@@ -24,6 +28,10 @@ export function sendTriggeredMeterValues(ctx: Ocpp16Context, connectorId: number
   ];
   for (let i = 0; i < phases; i++) sampled.push({ value: m.current[i]!.toFixed(1), context: "Trigger", measurand: "Current.Import", phase: `L${i + 1}`, unit: "A" });
   for (let i = 0; i < phases; i++) sampled.push({ value: m.voltage[i]!.toFixed(1), context: "Trigger", measurand: "Voltage", phase: `L${i + 1}-N`, unit: "V" });
+  if (connectorId === ctx.connectorId) {
+    const soc = socSampledValue(ctx.session.evSoc, "Trigger");
+    if (soc !== null) sampled.push(soc);
+  }
   const payload: Record<string, unknown> = { connectorId, meterValue: [{ timestamp: ctx.now(), sampledValue: sampled }] };
   const cur = ctx.session.current;
   if (connectorId === ctx.connectorId && cur) {
