@@ -326,8 +326,15 @@ export class Telemetry {
     };
   }
 
-  /** The state payload (retained). */
+  /** The EV's state of charge, % (ISO 15118 / DIN 70121, Session.evSoc), or null while none is known. */
+  private soc(): number | null {
+    const soc = this.d.session.evSoc;
+    return typeof soc === "number" && soc >= 0 && soc <= 100 ? round1(soc) : null;
+  }
+
+  /** The state payload (retained); `soc` only while the EV's state of charge is known. */
   stateValue(s: TelemetrySnapshot): Record<string, unknown> {
+    const soc = this.soc();
     return {
       ...this.stamp(),
       pilot: s.pilot,
@@ -339,12 +346,16 @@ export class Telemetry {
       paused: this.paused,
       session: s.session ? { number: s.session.number, idTag: s.session.idTag, transactionId: s.session.transactionId, wh: round1(s.session.wh) } : null,
       energyWh: round1(s.energyWh),
+      ...(soc !== null ? { soc } : {}),
     };
   }
 
-  /** The measurement payload. */
+  /** The measurement payload; `soc` only while the EV's state of charge is known. */
   measurementValue(s: TelemetrySnapshot): Record<string, unknown> {
-    return { ...this.stamp(), amps: s.amps.map(round2), volts: s.volts.map(round1), powerW: Math.round(s.powerW), energyWh: round1(s.energyWh) };
+    const soc = this.soc();
+    const v: Record<string, unknown> = { ...this.stamp(), amps: s.amps.map(round2), volts: s.volts.map(round1), powerW: Math.round(s.powerW), energyWh: round1(s.energyWh) };
+    if (soc !== null) v["soc"] = soc;
+    return v;
   }
 
   private checkState(force = false): void {
@@ -354,7 +365,7 @@ export class Telemetry {
       this.lastFault = s.fault;
     }
     const se = s.session;
-    const key = `${s.pilot}|${s.connector}|${s.contactor}|${s.fault}|${s.signalledAmps}|${s.limit.amps}|${s.limit.source}|${s.limit.reason}|${this.paused}|${se ? `${se.number}/${se.transactionId}` : "-"}`;
+    const key = `${s.pilot}|${s.connector}|${s.contactor}|${s.fault}|${s.signalledAmps}|${s.limit.amps}|${s.limit.source}|${s.limit.reason}|${this.paused}|${se ? `${se.number}/${se.transactionId}` : "-"}|${this.soc()}`;
     const now = this.d.hal.clock.now();
     const refresh = now - this.lastStateAt >= STATE_REFRESH_MS && Math.abs(s.energyWh - this.lastStateWh) >= 1;
     if (!force && key === this.lastKey && !refresh) return;
