@@ -42,6 +42,10 @@ export interface FirmwareStatus {
   ocpp: { state: string; registration: string; queued: number };
   /** The uplinks (Wi-Fi, LTE) with state and quality, when the board has an LTE modem. */
   uplink?: UplinkStatus;
+  /** The EV's state of charge, %, while an ISO 15118 / DIN 70121 session reports one. */
+  soc?: number;
+  /** The ISO 15118 / DIN 70121 session: protocol, machine state, energy allowed, a pending safe stop. */
+  hlc?: { protocol: string; state: string; energy: boolean; safeStop: string };
   ticks: number;
 }
 
@@ -93,6 +97,11 @@ export function coreConfig(cfg: FirmwareConfig, hal: Hal): CoreConfig {
     hlc: false,
     dcOutput: hal.io.DcPowerModule !== undefined,
   };
+}
+
+function hlcStatus(c: HlcCharger): NonNullable<FirmwareStatus["hlc"]> {
+  const s = c.status();
+  return { protocol: s.protocol, state: s.state, energy: s.energy, safeStop: s.safeStop };
 }
 
 export function start(halIn: Hal, config: Record<string, unknown> = {}): FirmwareHandle {
@@ -216,6 +225,8 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
       session: cur ? { number: cur.number, idTag: cur.idTag, transactionId: ocpp!.tx.transactionId(cur.number) ?? null } : null,
       ocpp: { state: ocpp!.rpc.state, registration: ocpp!.registration, queued: ocpp!.tx.length },
       ...(uplinks ? { uplink: uplinks.manager.status() } : {}),
+      ...(session.evSoc !== null ? { soc: session.evSoc } : {}),
+      ...(hlcCharger !== null ? { hlc: hlcStatus(hlcCharger) } : {}),
       ticks: loop!.stats.ticks,
     };
   };
