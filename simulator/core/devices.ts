@@ -706,6 +706,30 @@ export class DeviceHal {
       }
     }
 
+    // The world integrates only when something reads it: wake it when the isolation monitor has a result due, so
+    // onReadable comes at the end of the test (and at each later measurement) without the firmware polling.
+    let imdWakeKey = 0;
+    let imdWakeAt = -1;
+    const imdWake = (): void => {
+      const at = world.dc!.imd.nextAt;
+      if (at < 0 || at === imdWakeAt) return;
+      const old = self.timers.get(imdWakeKey);
+      if (old !== undefined) {
+        q.cancel(old);
+        self.timers.delete(imdWakeKey);
+      }
+      const key = --self.deviceTimerIds;
+      imdWakeKey = key;
+      imdWakeAt = at;
+      self.timers.set(key, q.at(at, () => {
+        self.timers.delete(key);
+        imdWakeAt = -1;
+        if (self.dead) return;
+        world.advance(q.now);
+        imdWake();
+      }));
+    };
+
     /** The isolation monitor (hal/dc.ts): onReadable when a test finishes and when a later measurement changes. */
     class SimIsolationMonitor implements IsolationMonitor {
       private closed = false;
@@ -724,6 +748,7 @@ export class DeviceHal {
         world.advance(q.now);
         world.imdStart(voltage);
         o.observe("imd", { start: voltage });
+        imdWake();
       }
       stop(): void {
         self.check();

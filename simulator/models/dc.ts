@@ -410,6 +410,11 @@ export class IsolationMonitorModel {
     return this.testV;
   }
 
+  /** When the next result is due (the end of the running test, or the next measurement while monitoring), ms; −1 none. */
+  get nextAt(): number {
+    return this.dueAt;
+  }
+
   /** Starts a test at `voltage` (V) at time `now`. Error while one is running; RangeError for a bad voltage. */
   start(voltage: number, now: number): void {
     if (!finite(voltage) || voltage <= 0) throw new RangeError(`isolation test voltage must be a positive number, got ${String(voltage)}`);
