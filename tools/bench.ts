@@ -18,6 +18,15 @@ async function main(): Promise<void> {
   rows.push(...(await (await import("./bench-metering.js")).benchMetering()));
   rows.push(...(await (await import("./bench-ocpp.js")).benchOcpp()));
   rows.push(...(await (await import("./bench-exi.js")).benchExi()));
+  try {
+    // The ISO 15118 session path, with the control tick's figures (bench-xs, firmware only) for the sum.
+    const tickRow = (what: string) => rows.find((r) => r.name.startsWith("XS tick, steady charging: FIRMWARE only") && r.name.endsWith(what))?.value;
+    const median = tickRow("median"), p99 = tickRow("p99");
+    const { benchHlc } = await import("./xs/bench-hlc.js");
+    rows.push(...(await benchHlc(median !== undefined && p99 !== undefined ? { median, p99 } : undefined)));
+  } catch (e) {
+    rows.push({ name: "XS HLC rows unavailable", value: 0, unit: "", note: (e as Error).message.split("\n")[0] });
+  }
   rows.push(...(await (await import("./bench-network.js")).benchNetwork()));
   rows.push(...(await (await import("./bench-loadbalancing.js")).benchLoadBalancing()));
   rows.push(...(await (await import("./bench-telemetry.js")).benchTelemetry()));

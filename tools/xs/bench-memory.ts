@@ -190,7 +190,7 @@ interface SnapshotWorker {
 }
 
 /** Live chunk bytes and slots from an XS snapshot (it runs a full GC first). */
-async function snapshotFootprint(xs: XsFirmwareT): Promise<Footprint & { slotSize: number }> {
+export async function snapshotFootprint(xs: XsFirmwareT): Promise<Footprint & { slotSize: number }> {
   const worker = (xs as unknown as { worker: SnapshotWorker }).worker;
   const parts: Uint8Array[] = [];
   for await (const part of worker.makeSnapshotStream("memory")) parts.push(part);
