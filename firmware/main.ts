@@ -15,6 +15,7 @@ import { installHlcCharger, type HlcCharger } from "./iso15118/charger.js";
 import { DcOutput } from "./control/dc-output.js";
 import { installMetering } from "./metering/index.js";
 import { ChargePoint16, FIRMWARE_VERSION } from "./ocpp/v16/charge-point.js";
+import { smartChargingOf } from "./ocpp/v16/features/smart-charging.js";
 import { openTxJournal } from "./ocpp/transactions/open.js";
 import { Session } from "./session/session.js";
 import { installLoadBalancing, type SiteBalancer } from "./loadbalancing/index.js";
@@ -195,7 +196,8 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   let hlcCharger: HlcCharger | null = null;
   if (hlc) {
     loop.onPilot = (state, duty) => hlc.secc.pilot(state, duty);
-    hlcCharger = installHlcCharger({ hal, cfg, secc: hlc, loop, arbiter, session, dc });
+    const sc = smartChargingOf(ocpp);
+    hlcCharger = installHlcCharger({ hal, cfg, secc: hlc, loop, arbiter, session, dc, composite: sc ? (start, durationS) => sc.composite(ocpp!.connectorId, start, durationS, "A") : null });
   } else if (dc !== null) {
     loop.afterTick = (o) => dc!.afterTick(o);
   }

@@ -138,18 +138,19 @@ export class LimitArbiter {
   }
 
   /**
-   * The limit the other sources leave, A per phase: the lowest active claim except `source` (and v2g), 0 without
+   * The limit the other sources leave, A per phase: the lowest active claim except `source` (and `also`, and v2g), 0 without
    * one. What the charger could give if `source` asked for more (ISO 15118: the EV must see the charger's limit,
    * not its own request echoed back). A loop over the slots; no allocation.
    */
-  ampsWithout(source: LimitSource): number {
+  ampsWithout(source: LimitSource, also?: LimitSource): number {
     const skip = sourceIndex(source);
-    if (skip < 0) throw new RangeError("LimitArbiter: unknown source");
+    const skip2 = also === undefined ? skip : sourceIndex(also);
+    if (skip < 0 || skip2 < 0) throw new RangeError("LimitArbiter: unknown source");
     const slots = this.slots;
     let amps = -1;
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
-      if (!s.active || i === skip || i === V2G) continue;
+      if (!s.active || i === skip || i === skip2 || i === V2G) continue;
       if (amps < 0 || s.amps < amps) amps = s.amps;
     }
     return amps < 0 ? 0 : amps;

@@ -22,7 +22,7 @@ import type { ControlLoop } from "../control/loop.js";
 import type { Session } from "../session/session.js";
 import { HlcSessionHost, type HlcHostStats } from "./apphandshake/host.js";
 import type { V2gProtocol } from "./apphandshake/handshake.js";
-import type { DcSnapshot, EvseSnapshot, SessionAction } from "./apphandshake/types.js";
+import type { DcSnapshot, EvseSnapshot, SchedulePeriod, ScheduleSource, SessionAction } from "./apphandshake/types.js";
 import type { InstalledSecc } from "./index.js";
 
 export interface HlcChargerStatus {
@@ -52,6 +52,11 @@ export interface HlcChargerDeps {
   arbiter: LimitArbiter;
   session: Session;
   dc: DcOutput | null;
+  /**
+   * The OCPP composite schedule ahead (smart charging), A per phase, from wall-clock ms `start` for `durationS`;
+   * null when there is none (no smart charging, clock not set). Its periods become the SAScheduleList.
+   */
+  composite?: ((start: number, durationS: number) => { periods: readonly { start: number; limit: number; phases: number }[] } | null) | null;
 }
 
 /** The ISO 15118-2 EVSEID from the config, or ZZ*000*E + the letters and digits of chargePointId (7..37 characters). */
@@ -93,7 +98,30 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
   const eff = cfg.dcConverterEfficiency;
   const dcSnap: DcSnapshot | null =
     dc !== null ? { presentVoltage: 0, presentCurrent: 0, maxVoltage: 0, minVoltage: 0, maxCurrent: 0, minCurrent: 0, maxPower: 0, isolation: "Invalid", isolationRunning: false, fault: false } : null;
-  const snap: EvseSnapshot = { now: 0, authorized: false, limitAmps: 0, phases: board.phases, nominalVoltage: board.nominalVoltage, stopRequested: false, rcd: false, emergency: false, dc: dcSnap };
+  const snap: EvseSnapshot = { now: 0, authorized: false, limitAmps: 0, phases: board.phases, nominalVoltage: board.nominalVoltage, stopRequested: false, rcd: false, emergency: false, dc: dcSnap, schedule: null };
+  const composite = d.composite ?? null;
+  // The SAScheduleList: the OCPP composite schedule for the next 24 h, capped by every other claim (except the
+  // EV's own) as they stand now; on DC times the converter efficiency. Built only for ChargeParameterDiscovery.
+  const schedule: ScheduleSource | null =
+    composite === null
+      ? null
+      : {
+          periods(max: number): readonly SchedulePeriod[] | null {
+            const wall = hal.clock.wall();
+            if (!(wall > 0) || !hal.clock.synchronized) return null;
+            const cs = composite(wall, 86_400);
+            if (cs === null || cs.periods.length === 0) return null;
+            const rest = arbiter.ampsWithout("ev", "ocpp");
+            const k = dc !== null ? eff : 1;
+            const out: SchedulePeriod[] = [];
+            for (let i = 0; i < cs.periods.length && out.length < max; i++) {
+              const p = cs.periods[i]!;
+              const amps = p.limit < rest ? p.limit : rest;
+              out.push({ start: p.start, amps: (amps > 0 ? amps : 0) * k, phases: p.phases === 1 ? 1 : arbiter.phases });
+            }
+            return out;
+          },
+        };
   let soc: number | null = null;
   let safeStop = "";
 
@@ -157,6 +185,7 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
         snap.rcd = out.fault === "rcd";
         snap.emergency = out.fault !== "";
         if (dcSnap !== null) dc!.snapshot(dcSnap);
+        snap.schedule = schedule;
         return snap;
       },
       apply,

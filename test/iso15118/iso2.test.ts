@@ -152,3 +152,71 @@ test("ISO-2 recorded requests: each request vector, where the flow has a place f
   t.log(`${ok} of ${docs.length} recorded ISO-2 requests answered OK; others: ${[...new Set(other)].join(", ")}`);
   t.true(ok >= docs.length * 0.9, other.join(", "));
 });
+
+test("ISO-2 AC: the SAScheduleList follows the limit ahead (OCPP composite schedule); renegotiation compares with the schedule in force; a ChargingProfile over a later PMax is refused", (t) => {
+  const m = new V2gSessionMachine(machineConfig("iso2", "ac", { renegotiateDeltaA: 2 }));
+  const seq = canned("iso2", "ac");
+  // 16 A now, 8 A from 1 h, 16 A again from 3 h; the same 16 A at 5 h merges with its neighbour.
+  const periods = [
+    { start: 0, amps: 16, phases: 3 as const },
+    { start: 3600, amps: 8, phases: 3 as const },
+    { start: 10_800, amps: 16, phases: 3 as const },
+    { start: 18_000, amps: 16, phases: 3 as const },
+  ];
+  let asked = 0;
+  const schedule = {
+    periods(max: number) {
+      asked++;
+      t.true(max >= 24);
+      return periods;
+    },
+  };
+  let s = snapshot({ limitAmps: 16, schedule, now: 1_000 });
+  let cpd: Record<string, unknown> = {};
+  for (let i = 0; i < 5; i++) {
+    const r = step(t, m, msg(i === 0 ? "00" : SID, seq[i]![0], seq[i]![2]), s);
+    if (seq[i]![0] === "ChargeParameterDiscoveryReq") cpd = resOf(r.response)[1];
+  }
+  t.is(asked, 1, "asked once, for ChargeParameterDiscovery");
+  const entries = (cpd["SAScheduleList"] as { SAScheduleTuple: { PMaxSchedule: { PMaxScheduleEntry: Record<string, unknown>[] } }[] }).SAScheduleTuple[0]!.PMaxSchedule.PMaxScheduleEntry;
+  t.deepEqual(
+    entries.map((e) => [e["RelativeTimeInterval"], e["PMax"]]),
+    [
+      [{ start: 0 }, { Multiplier: 0, Unit: "W", Value: 11040 }],
+      [{ start: 3600 }, { Multiplier: 0, Unit: "W", Value: 5520 }],
+      [{ start: 10_800, duration: 75_600 }, { Multiplier: 0, Unit: "W", Value: 11040 }],
+    ],
+  );
+  // The EV's profile: 11 kW for the first hour is fine, 11 kW at 1.5 h is over the 5.52 kW in force then.
+  const over = { ChargeProgress: "Start", SAScheduleTupleID: 1, ChargingProfile: { ProfileEntry: [{ ChargingProfileEntryStart: 0, ChargingProfileEntryMaxPower: pvOf(11040, "W") }, { ChargingProfileEntryStart: 5400, ChargingProfileEntryMaxPower: pvOf(11000, "W") }] } };
+  const m2 = new V2gSessionMachine(machineConfig("iso2", "ac"));
+  for (let i = 0; i < 5; i++) step(t, m2, msg(i === 0 ? "00" : SID, seq[i]![0], seq[i]![2]), s);
+  t.is(resOf(step(t, m2, msg(SID, "PowerDeliveryReq", over), s).response)[1]["ResponseCode"], "FAILED_ChargingProfileInvalid");
+  const within = { ChargeProgress: "Start", SAScheduleTupleID: 1, ChargingProfile: { ProfileEntry: [{ ChargingProfileEntryStart: 0, ChargingProfileEntryMaxPower: pvOf(11040, "W") }, { ChargingProfileEntryStart: 3600, ChargingProfileEntryMaxPower: pvOf(5500, "W") }] } };
+  t.is(resOf(step(t, m, msg(SID, "PowerDeliveryReq", within), s).response)[1]["ResponseCode"], "OK");
+  // At 1 h 10 min the live limit is 8 A: that is the schedule in force, no renegotiation.
+  s = snapshot({ limitAmps: 8, schedule, now: 1_000 + 4_200_000 });
+  let r = step(t, m, msg(SID, "ChargingStatusReq"), s);
+  t.is((resOf(r.response)[1]["AC_EVSEStatus"] as Record<string, unknown>)["EVSENotification"], "None");
+  // A site limit of 4 A then: 4 A off the schedule's 8 A -> ReNegotiation.
+  s = snapshot({ limitAmps: 4, schedule, now: 1_000 + 4_300_000 });
+  r = step(t, m, msg(SID, "ChargingStatusReq"), s);
+  t.is((resOf(r.response)[1]["AC_EVSEStatus"] as Record<string, unknown>)["EVSENotification"], "ReNegotiation");
+});
+
+test("DIN: the PMax entries of the schedule are bare shorts (W, at most 32767); a source that knows nothing gives one 24 h entry", (t) => {
+  const m = new V2gSessionMachine(machineConfig("din", "dc"));
+  const seq = canned("din", "dc");
+  const s = snapshot({ limitAmps: 16, dc: dcSnapshot(), schedule: { periods: () => null } });
+  let cpd: Record<string, unknown> = {};
+  for (let i = 0; i < 5; i++) {
+    const r = m.handle(msg(i === 0 ? "00" : SID, seq[i]![0], seq[i]![2]), s);
+    t.deepEqual(dec("din", enc("din", r.response)), r.response);
+    if (seq[i]![0] === "ChargeParameterDiscoveryReq") cpd = resOf(r.response)[1];
+  }
+  const entries = (cpd["SAScheduleList"] as { SAScheduleTuple: { PMaxSchedule: { PMaxScheduleEntry: Record<string, unknown>[] } }[] }).SAScheduleTuple[0]!.PMaxSchedule.PMaxScheduleEntry;
+  t.is(entries.length, 1);
+  t.deepEqual(entries[0]!["RelativeTimeInterval"], { start: 0, duration: 86_400 });
+  t.is(typeof entries[0]!["PMax"], "number");
+  t.true((entries[0]!["PMax"] as number) <= 32767);
+});

@@ -25,6 +25,21 @@ export interface DcSnapshot {
   fault: boolean;
 }
 
+/** One period of the charger's limit ahead (the OCPP composite schedule capped by the other claims). */
+export interface SchedulePeriod {
+  /** Seconds from now (the first is 0). */
+  start: number;
+  /** A per phase (AC-equivalent on DC), and the phases it allows. */
+  amps: number;
+  phases: 1 | 3;
+}
+
+/** The limit ahead, asked for only when a schedule is built (ChargeParameterDiscovery). */
+export interface ScheduleSource {
+  /** At most `max` periods covering the next 24 h, or null when nothing is known beyond the present limit. */
+  periods(max: number): readonly SchedulePeriod[] | null;
+}
+
 export interface EvseSnapshot {
   /** Monotonic ms. */
   now: number;
@@ -45,6 +60,8 @@ export interface EvseSnapshot {
   /** Emergency: fault on the charger side (weld, contactor, RCD, power module): EVSE_EmergencyShutdown / FAILED. */
   emergency: boolean;
   dc: DcSnapshot | null;
+  /** The limit ahead (SAScheduleList); absent or null: one 24 h entry at limitAmps. */
+  schedule?: ScheduleSource | null;
 }
 
 export function defaultSnapshot(): EvseSnapshot {

@@ -5,7 +5,7 @@
 import type { EvseSnapshot } from "../apphandshake/types.js";
 import { pv } from "../apphandshake/types.js";
 import type { V2gSessionMachine } from "../iso2/machine.js";
-import { SA_SCHEDULE_TUPLE_ID } from "../iso2/machine.js";
+import { SA_SCHEDULE_TUPLE_ID, SCHEDULE_SECONDS } from "../iso2/machine.js";
 
 /** DC_EVSEStatus (DIN and ISO-2 share the element names; the encoder writes schema order). */
 export function dcEvseStatus(m: V2gSessionMachine, s: EvseSnapshot): Record<string, unknown> {
@@ -20,6 +20,23 @@ export function dcEvseStatus(m: V2gSessionMachine, s: EvseSnapshot): Record<stri
     NotificationMaxDelay: 0,
     EVSENotification: m.notification(s),
   };
+}
+
+/**
+ * The PMaxScheduleEntry list of the schedule the machine built (m.data.schedule; one entry at the present limit
+ * when it has none yet): relative start times, the last entry with the duration up to 24 h. DIN's PMax is a bare
+ * short (W, at most 32767); ISO-2's a PhysicalValue in W.
+ */
+export function pmaxEntries(m: V2gSessionMachine, s: EvseSnapshot, din: boolean): Record<string, unknown>[] {
+  const sched = m.data.schedule.length > 0 ? m.data.schedule : [{ start: 0, pmax: m.pmax(s), amps: s.limitAmps }];
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < sched.length; i++) {
+    const e = sched[i]!;
+    const last = i === sched.length - 1;
+    const interval: Record<string, unknown> = last ? { start: e.start, duration: SCHEDULE_SECONDS - e.start } : { start: e.start };
+    out.push({ RelativeTimeInterval: interval, PMax: din ? Math.min(32767, Math.round(e.pmax)) : pv(e.pmax, "W") });
+  }
+  return out;
 }
 
 export function dcEvseChargeParameter(m: V2gSessionMachine, s: EvseSnapshot): Record<string, unknown> {
@@ -80,13 +97,12 @@ export function dinResponse(m: V2gSessionMachine, name: string, code: string, s:
       r = { ResponseCode: code, EVSEProcessing: code.startsWith("OK") ? d.processing : "Finished" };
       break;
     case "ChargeParameterDiscoveryRes": {
-      const pmax = Math.min(32767, Math.round(m.pmax(s)));
       r = {
         ResponseCode: code,
         EVSEProcessing: "Finished",
         SAScheduleList: {
           SAScheduleTuple: [
-            { SAScheduleTupleID: SA_SCHEDULE_TUPLE_ID, PMaxSchedule: { PMaxScheduleID: 1, PMaxScheduleEntry: [{ RelativeTimeInterval: { start: 0, duration: 86400 }, PMax: pmax }] } },
+            { SAScheduleTupleID: SA_SCHEDULE_TUPLE_ID, PMaxSchedule: { PMaxScheduleID: 1, PMaxScheduleEntry: pmaxEntries(m, s, true) } },
           ],
         },
         DC_EVSEChargeParameter: dcEvseChargeParameter(m, s),

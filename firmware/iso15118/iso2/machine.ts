@@ -62,7 +62,19 @@ export interface SessionData {
   evMaxCurrent: number;
   evTargetVoltage: number;
   evTargetCurrent: number;
+  /**
+   * The SAScheduleList's PMax entries sent in the last ChargeParameterDiscoveryRes: start (s, relative to
+   * scheduleAt), PMax (W) and the A per phase it was built from.
+   */
+  schedule: { start: number; pmax: number; amps: number }[];
+  /** Monotonic ms the schedule's relative times count from. */
+  scheduleAt: number;
 }
+
+/** PMaxScheduleEntry periods sent at most (ISO-2 allows 1024; a day of quarter-hour steps fits in 96). */
+export const MAX_SCHEDULE_PERIODS = 96;
+/** The schedule covers a day, s. */
+export const SCHEDULE_SECONDS = 86_400;
 
 export const SA_SCHEDULE_TUPLE_ID = 1;
 
@@ -103,6 +115,8 @@ export class V2gSessionMachine {
       evMaxCurrent: NaN,
       evTargetVoltage: NaN,
       evTargetCurrent: NaN,
+      schedule: [],
+      scheduleAt: 0,
     };
   }
 
@@ -270,7 +284,7 @@ export class V2gSessionMachine {
     }
     d.mode = mode;
     d.processing = "Finished";
-    d.scheduleAmps = s.limitAmps;
+    this.#buildSchedule(s);
     d.renegotiate = false;
     if (this.state === "params") this.state = "ready";
     return this.#result(name, "OK", s, actions, null);
@@ -371,17 +385,59 @@ export class V2gSessionMachine {
     return this.#result(name, "OK", s, actions, null);
   }
 
+  /**
+   * The EV's ChargingProfile must stay within the schedule we sent: each ProfileEntry (from its
+   * ChargingProfileEntryStart, s since the schedule's start) up to the PMax in force at that time.
+   */
   #scheduleTooHigh(req: Record<string, unknown>, s: EvseSnapshot): boolean {
     const prof = req["ChargingProfile"] as Record<string, unknown> | undefined;
     if (prof === undefined) return false;
     const entries = prof["ProfileEntry"];
     if (!Array.isArray(entries)) return false;
-    const pmax = this.pmax(s);
     for (let i = 0; i < entries.length; i++) {
-      const p = pvValue((entries[i] as Record<string, unknown>)["ChargingProfileEntryMaxPower"], "W");
+      const e = entries[i] as Record<string, unknown>;
+      const p = pvValue(e["ChargingProfileEntryMaxPower"], "W");
+      const at = typeof e["ChargingProfileEntryStart"] === "number" ? (e["ChargingProfileEntryStart"] as number) : 0;
+      const sched = this.data.schedule;
+      let pmax = sched.length > 0 ? sched[0]!.pmax : this.pmax(s);
+      for (let k = 1; k < sched.length && sched[k]!.start <= at; k++) pmax = sched[k]!.pmax;
       if (p > pmax * 1.001) return true;
     }
     return false;
+  }
+
+  /** The SAScheduleList of this ChargeParameterDiscoveryRes: the charger's limit ahead, in PMax entries. */
+  #buildSchedule(s: EvseSnapshot): void {
+    const d = this.data;
+    const periods = s.schedule ? s.schedule.periods(MAX_SCHEDULE_PERIODS) : null;
+    const out: { start: number; pmax: number; amps: number }[] = [];
+    const cap = s.dc !== null ? s.dc.maxPower : Infinity;
+    if (periods === null || periods.length === 0 || periods[0]!.start !== 0) {
+      out.push({ start: 0, pmax: this.pmax(s), amps: s.limitAmps });
+    } else {
+      for (let i = 0; i < periods.length && out.length < MAX_SCHEDULE_PERIODS; i++) {
+        const p = periods[i]!;
+        if (!(p.start >= 0 && p.start < SCHEDULE_SECONDS) || (out.length > 0 && p.start <= out[out.length - 1]!.start)) continue;
+        const amps = p.amps > 0 ? p.amps : 0;
+        let pmax = amps * s.nominalVoltage * p.phases;
+        if (pmax > cap) pmax = cap;
+        if (out.length > 0 && out[out.length - 1]!.pmax === pmax) continue; // merge equal neighbours
+        out.push({ start: p.start, pmax, amps });
+      }
+    }
+    d.schedule = out;
+    d.scheduleAt = s.now;
+    d.scheduleAmps = out[0]!.amps;
+  }
+
+  /** The amps per phase of the schedule we sent, at monotonic time `now`. */
+  scheduleAmpsAt(now: number): number {
+    const sched = this.data.schedule;
+    if (sched.length === 0) return this.data.scheduleAmps;
+    const rel = (now - this.data.scheduleAt) / 1000;
+    let a = sched[0]!.amps;
+    for (let k = 1; k < sched.length && sched[k]!.start <= rel; k++) a = sched[k]!.amps;
+    return a;
   }
 
   #currentDemand(name: string, req: Record<string, unknown>, s: EvseSnapshot): StepResult {
@@ -462,7 +518,7 @@ export class V2gSessionMachine {
   notification(s: EvseSnapshot): "None" | "StopCharging" | "ReNegotiation" {
     if (s.stopRequested || s.emergency) return "StopCharging";
     const delta = this.#c.renegotiateDeltaA ?? 0;
-    if (!this.#din && this.state === "charging" && delta > 0 && Math.abs(s.limitAmps - this.data.scheduleAmps) >= delta) return "ReNegotiation";
+    if (!this.#din && this.state === "charging" && delta > 0 && Math.abs(s.limitAmps - this.scheduleAmpsAt(s.now)) >= delta) return "ReNegotiation";
     return "None";
   }
 

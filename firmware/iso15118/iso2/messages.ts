@@ -4,7 +4,7 @@
  */
 import type { EvseSnapshot } from "../apphandshake/types.js";
 import { pv } from "../apphandshake/types.js";
-import { currentDemandFields, dcEvseChargeParameter, dcEvseStatus } from "../din70121/messages.js";
+import { currentDemandFields, dcEvseChargeParameter, dcEvseStatus, pmaxEntries } from "../din70121/messages.js";
 import type { V2gSessionMachine } from "./machine.js";
 import { SA_SCHEDULE_TUPLE_ID } from "./machine.js";
 
@@ -54,7 +54,7 @@ export function iso2Response(m: V2gSessionMachine, name: string, code: string, s
         EVSEProcessing: "Finished",
         SAScheduleList: {
           SAScheduleTuple: [
-            { SAScheduleTupleID: SA_SCHEDULE_TUPLE_ID, PMaxSchedule: { PMaxScheduleEntry: [{ RelativeTimeInterval: { start: 0, duration: 86400 }, PMax: pv(m.pmax(s), "W") }] } },
+            { SAScheduleTupleID: SA_SCHEDULE_TUPLE_ID, PMaxSchedule: { PMaxScheduleEntry: pmaxEntries(m, s, false) } },
           ],
         },
         ...(d.kind === "ac"
