@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import type { Board } from "../hal/index.js";
 import { parseJsonWithLines, JsonSyntaxError, type LineMap } from "./json-lines.js";
+import { DC_FAULT_NONE, DC_FAULT_OVER_TEMPERATURE, DC_FAULT_SHORT_CIRCUIT, dcConfig, type DcConfig } from "./models/dc.js";
 import { evConfig, type EvConfig } from "./models/ev.js";
 import { worldConfig, type WorldConfig } from "./models/world.js";
 
@@ -38,7 +39,9 @@ export type ScenarioEvent =
   | { at: number; do: "lockFault"; on: boolean }
   | { at: number; do: "wifi"; up: boolean; rssi?: number }
   | { at: number; do: "lte"; fault: "coverage-lost" | "coverage-back" | "stall" | "no-sim" | "signal"; csq?: number }
-  | { at: number; do: "csms"; action: string; payload: Record<string, unknown> };
+  | { at: number; do: "csms"; action: string; payload: Record<string, unknown> }
+  | { at: number; do: "insulation"; ohms: number }
+  | { at: number; do: "dcFault"; fault: "overTemperature" | "shortCircuit" | "none"; code: number };
 
 export interface Scenario {
   name: string;
@@ -96,7 +99,7 @@ export function parseDuration(v: unknown): number {
   return pos === s.length ? total : NaN;
 }
 
-type FieldType = "lteFault" | "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action" | "spiFault";
+type FieldType = "dcFault" | "lteFault" | "duration" | "string" | "number" | "object" | "contactor" | "fault" | "boolean" | "amps" | "action" | "spiFault";
 const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType; required: boolean }>> = {
   plug: { ev: { type: "object", required: false } },
   unplug: {},
@@ -119,9 +122,25 @@ const EVENT_FIELDS: Record<ScenarioEvent["do"], Record<string, { type: FieldType
   wifi: { up: { type: "boolean", required: true }, rssi: { type: "number", required: false } },
   lte: { fault: { type: "lteFault", required: true }, csq: { type: "number", required: false } },
   csms: { action: { type: "action", required: true }, payload: { type: "object", required: false } },
+  insulation: { ohms: { type: "number", required: true } },
+  dcFault: { fault: { type: "dcFault", required: true } },
 };
 
+/** Scenario names of the DC power module's faults → DcSample.fault codes (simulator/models/dc.ts DC_FAULT_*). */
+const DC_FAULTS: Record<string, number> = { none: DC_FAULT_NONE, overTemperature: DC_FAULT_OVER_TEMPERATURE, shortCircuit: DC_FAULT_SHORT_CIRCUIT };
+/** board.dc: the power module's rating (hal/dc.ts DcLimits) and efficiency, with the largest values accepted. */
+const BOARD_DC_KEYS: Record<string, number> = { maxVoltage: 1500, minVoltage: 1500, maxCurrent: 1000, minCurrent: 1000, maxPower: 1_000_000, efficiency: 1 };
+/** world.dc: the finer points of the DC models (simulator/models/dc.ts DcConfig). */
+const WORLD_DC_KEYS = ["rampVPerS", "rampAPerS", "bleedTauMs", "imdTestMs", "powerFactor"];
+
 const TOP_KEYS = ["name", "seed", "duration", "rtc", "board", "world", "config", "ev", "csms", "recordHal", "meterTrace", "events", "description"];
+
+/** The scenario's `world` for the World: insulationOhms and dc folded into WorldConfig.dc with board.dc. */
+function dcWorld(world: Record<string, unknown>, dc: Partial<DcConfig>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...world, dc };
+  delete out["insulationOhms"];
+  return out;
+}
 
 export function loadScenario(file: string): Scenario {
   let text: string;
@@ -169,7 +188,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   }
   const board: Board = { ...DEFAULT_BOARD, ...(obj("board") as Partial<Board>) };
   const b = obj("board");
-  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc", "lteModem", "plcModem"];
+  const boardKeys = [...Object.keys(DEFAULT_BOARD), "holdUpMs", "meterIc", "lteModem", "plcModem", "dc"];
   for (const k of Object.keys(b)) if (!boardKeys.includes(k)) bad(`board.${k}`, `unknown board key; allowed: ${boardKeys.join(", ")}`);
   if (b["plcModem"] !== undefined) {
     const pm = b["plcModem"] as Record<string, unknown> | null;
@@ -202,6 +221,34 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if (!Array.isArray(board.temperatureSensors) || board.temperatureSensors.some((s) => typeof s !== "string")) bad("board.temperatureSensors", "must be a list of names");
   for (const k of ["model", "vendor", "serialNumber"] as const) if (typeof board[k] !== "string") bad(`board.${k}`, "must be a string");
   if (typeof board.tetheredCable !== "boolean") bad("board.tetheredCable", "must be true or false");
+  // board.dc: a DC charger (simulator/models/dc.ts): the power module's rating; world.insulationOhms and world.dc
+  // tune the models. They reach the World as WorldConfig.dc (in `world`); board.dc stays on the board as given.
+  const worldIn = obj("world");
+  let worldDc: Partial<DcConfig> | undefined;
+  if (b["dc"] !== undefined) {
+    const d = b["dc"] as Record<string, unknown> | null;
+    if (d === null || typeof d !== "object" || Array.isArray(d)) bad("board.dc", 'must be { "maxVoltage": V, "minVoltage": V, "maxCurrent": A, "minCurrent": A, "maxPower": W }');
+    for (const [k, v] of Object.entries(d!)) {
+      const max = BOARD_DC_KEYS[k];
+      if (max === undefined) bad(`board.dc.${k}`, `unknown key; allowed: ${Object.keys(BOARD_DC_KEYS).join(", ")}`);
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > max! || (v === 0 && k !== "minVoltage" && k !== "minCurrent")) bad(`board.dc.${k}`, `must be a number in ${k === "minVoltage" || k === "minCurrent" ? `0..${max}` : `(0, ${max}]`}`);
+    }
+    if (board.contactors !== 1) bad("board.contactors", "a DC board has one output contactor (DC+/DC−): must be 1");
+    const wd = worldIn["dc"];
+    if (wd !== undefined && (wd === null || typeof wd !== "object" || Array.isArray(wd))) bad("world.dc", `must be an object with ${WORLD_DC_KEYS.join(", ")}`);
+    for (const k of Object.keys((wd ?? {}) as object)) if (!WORLD_DC_KEYS.includes(k)) bad(`world.dc.${k}`, `unknown key; allowed: ${WORLD_DC_KEYS.join(", ")}`);
+    const ins = worldIn["insulationOhms"];
+    if (ins !== undefined && (typeof ins !== "number" || !Number.isFinite(ins) || ins <= 0)) bad("world.insulationOhms", "must be a positive number of ohms");
+    worldDc = { ...((wd ?? {}) as Partial<DcConfig>), ...(d as Partial<DcConfig>), ...(ins !== undefined ? { insulationOhms: ins as number } : {}) };
+    try {
+      dcConfig(worldDc);
+    } catch (e) {
+      bad("board.dc", (e as Error).message);
+    }
+  } else {
+    if (worldIn["insulationOhms"] !== undefined) bad("world.insulationOhms", "needs a DC board (board.dc)");
+    if (worldIn["dc"] !== undefined) bad("world.dc", "needs a DC board (board.dc)");
+  }
 
   const csmsIn = obj("csms");
   for (const k of Object.keys(csmsIn)) if (!["bootStatus", "heartbeatInterval", "rejectTags"].includes(k)) bad(`csms.${k}`, "unknown key; allowed: bootStatus, heartbeatInterval, rejectTags");
@@ -275,6 +322,10 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
           if (!["none", "silent", "garbage", "stuck"].includes(v as string)) bad(`${p}.${k}`, "must be none, silent, garbage or stuck");
           out[k] = v;
           break;
+        case "dcFault":
+          if (typeof v !== "string" || !Object.prototype.hasOwnProperty.call(DC_FAULTS, v)) bad(`${p}.${k}`, `must be ${Object.keys(DC_FAULTS).join(", ")}`);
+          out[k] = v;
+          break;
         case "lteFault":
           if (!["coverage-lost", "coverage-back", "stall", "no-sim", "signal"].includes(v as string)) bad(`${p}.${k}`, "must be coverage-lost, coverage-back, stall, no-sim or signal");
           out[k] = v;
@@ -297,6 +348,9 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
       if (board.tetheredCable) bad(p, "a board with a fixed cable has no socket lock to jam");
     }
     if (kind === "csms" && out["payload"] === undefined) out["payload"] = {};
+    if ((kind === "insulation" || kind === "dcFault") && worldDc === undefined) bad(p, "this board has no DC power module (board.dc)");
+    if (kind === "insulation" && !((out["ohms"] as number) > 0)) bad(`${p}.ohms`, "must be a positive number of ohms");
+    if (kind === "dcFault") out["code"] = DC_FAULTS[out["fault"] as string];
     if (kind === "lte" && out["csq"] !== undefined && !(Number.isInteger(out["csq"]) && (out["csq"] as number) >= 0 && (out["csq"] as number) <= 31)) bad(`${p}.csq`, "must be an integer 0..31 (+CSQ rssi)");
     if (kind === "lte" && !board.lteModem) bad(p, "this board has no LTE modem (board.lteModem)");
     if (kind === "overheat") {
@@ -335,7 +389,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     durationMs,
     rtcMs,
     board,
-    world: obj("world"),
+    world: worldDc === undefined ? obj("world") : dcWorld(obj("world"), worldDc),
     config: obj("config"),
     ev: obj("ev"),
     csms: { bootStatus: bootStatus as Scenario["csms"]["bootStatus"], heartbeatInterval: heartbeatInterval as number, rejectTags: rejectTags as string[] },

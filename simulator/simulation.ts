@@ -485,6 +485,12 @@ export class Simulation {
       case "rcd":
         this.world.injectResidualCurrent(ev.acMa, ev.dcMa);
         break;
+      case "insulation":
+        this.world.setInsulationOhms(ev.ohms);
+        break;
+      case "dcFault":
+        this.world.dcFault(ev.code);
+        break;
       case "ambient":
         this.world.setAmbient(ev.c);
         break;
