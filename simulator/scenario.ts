@@ -135,6 +135,74 @@ const WORLD_DC_KEYS = ["rampVPerS", "rampAPerS", "bleedTauMs", "imdTestMs", "pow
 
 const TOP_KEYS = ["name", "seed", "duration", "rtc", "board", "world", "config", "ev", "csms", "recordHal", "meterTrace", "events", "description"];
 
+/** The ISO 15118 / DIN 70121 session a scenario car runs (`ev.hlc`), as the simulation hands it to the scripted EVCC. */
+export interface HlcScenario {
+  protocol: "din" | "iso2";
+  kind: "ac" | "dc";
+  /** Requested current, A (AC: EVMaxCurrent per phase; DC: EVMaximumCurrentLimit); default: the car's. */
+  current?: number;
+  /** Charge-loop rounds; default: until the car's targetSoc (or the unplug). */
+  loops?: number;
+  /** ISO-2: end with SessionStop Pause. */
+  pause?: boolean;
+}
+
+const HLC_KEYS = ["protocol", "kind", "current", "loops", "pause"];
+
+function boardHasDc(board: Board): boolean {
+  return (board as unknown as Record<string, unknown>)["dc"] !== undefined;
+}
+
+/**
+ * Checks an `ev.hlc` value: undefined, true/false, or { protocol: "din"|"iso2", kind?: "ac"|"dc", current?, loops?,
+ * pause? }. Returns null when fine, else [sub-path, reason]. DIN is DC only; kind dc needs board.dc once the board
+ * knows that key (`dcKnown`); any HLC car needs board.plcModem.
+ */
+function validateHlc(v: unknown, board: Board, dcKnown: boolean): [string, string] | null {
+  if (v === undefined || v === false) return null;
+  const shape = 'must be true, false or { "protocol": "din" | "iso2", "kind"?: "ac" | "dc", "current"?: A, "loops"?: n, "pause"?: bool }';
+  if (v !== true && (v === null || typeof v !== "object" || Array.isArray(v))) return ["", shape];
+  if (board.plcModem === undefined) return ["", "needs board.plcModem"];
+  if (v === true) return null;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!HLC_KEYS.includes(k)) return [`.${k}`, `unknown key; allowed: ${HLC_KEYS.join(", ")}`];
+  if (o["protocol"] !== "din" && o["protocol"] !== "iso2") return [".protocol", 'must be "din" or "iso2"'];
+  if (o["kind"] !== undefined && o["kind"] !== "ac" && o["kind"] !== "dc") return [".kind", 'must be "ac" or "dc"'];
+  if (o["protocol"] === "din" && o["kind"] === "ac") return [".kind", "DIN 70121 is DC only"];
+  const kind = o["kind"] ?? (o["protocol"] === "din" || boardHasDc(board) ? "dc" : "ac");
+  if (kind === "dc" && dcKnown && !boardHasDc(board)) return [o["kind"] === undefined ? ".protocol" : ".kind", "a DC session needs board.dc"];
+  const c = o["current"];
+  if (c !== undefined && (typeof c !== "number" || !Number.isFinite(c) || c <= 0 || c > 1000)) return [".current", "must be a number of A in (0, 1000]"];
+  const l = o["loops"];
+  if (l !== undefined && (typeof l !== "number" || !Number.isInteger(l) || l < 1)) return [".loops", "must be a positive integer"];
+  const p = o["pause"];
+  if (p !== undefined && typeof p !== "boolean") return [".pause", "must be true or false"];
+  if (p === true && o["protocol"] === "din") return [".pause", "DIN 70121 has no pause"];
+  return null;
+}
+
+/** The EV model's config from a scenario car: `hlc` becomes the model's boolean HLC mode. */
+export function asEvConfig(car: Record<string, unknown>): Partial<EvConfig> {
+  const c = { ...car } as Record<string, unknown>;
+  if (c["hlc"] !== undefined) c["hlc"] = c["hlc"] !== false;
+  return c as Partial<EvConfig>;
+}
+
+/** The HLC session of a (validated) scenario car, null when it does not talk ISO 15118. `true` = ISO-2, AC or DC by the board. */
+export function hlcOf(car: Record<string, unknown>, board: Board): HlcScenario | null {
+  const v = car["hlc"];
+  if (v === undefined || v === false || v === null) return null;
+  if (v === true) return { protocol: "iso2", kind: boardHasDc(board) ? "dc" : "ac" };
+  const o = v as Record<string, unknown>;
+  const protocol = o["protocol"] === "din" ? "din" : "iso2";
+  const kind = o["kind"] === "ac" || o["kind"] === "dc" ? o["kind"] : protocol === "din" || boardHasDc(board) ? "dc" : "ac";
+  const out: HlcScenario = { protocol, kind };
+  if (typeof o["current"] === "number") out.current = o["current"];
+  if (typeof o["loops"] === "number") out.loops = o["loops"];
+  if (typeof o["pause"] === "boolean") out.pause = o["pause"];
+  return out;
+}
+
 /** The scenario's `world` for the World: insulationOhms and dc folded into WorldConfig.dc with board.dc. */
 function dcWorld(world: Record<string, unknown>, dc: Partial<DcConfig>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...world, dc };
@@ -369,13 +437,19 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
       bad(path, (e as Error).message);
     }
   };
-  check("ev", () => evConfig(obj("ev") as Partial<EvConfig>));
-  // ev.hlc: the car speaks ISO 15118 (the simulated EVCC, simulator/evcc): needs a board with a PLC modem.
-  const evHlc = (obj("ev") as Record<string, unknown>)["hlc"];
-  if (evHlc !== undefined && typeof evHlc !== "boolean") bad("ev.hlc", "must be a boolean");
-  if (evHlc === true && board.plcModem === undefined) bad("ev.hlc", "needs board.plcModem");
+  // ev.hlc: the car speaks ISO 15118 / DIN 70121 (the simulated EVCC, simulator/evcc): validated here, handed to the
+  // EV model as a boolean (its HLC mode), the session options go to the scripted EVCC (hlcOf).
+  const hlcProblem = (v: unknown): [string, string] | null => validateHlc(v, board, boardKeys.includes("dc"));
+  const evIn = obj("ev");
+  const evProblem = hlcProblem(evIn["hlc"]);
+  if (evProblem) bad(`ev.hlc${evProblem[0]}`, evProblem[1]);
+  check("ev", () => evConfig(asEvConfig(evIn)));
   (eventsIn as Array<Record<string, unknown>>).forEach((e, i) => {
-    if (e["do"] === "plug" && e["ev"] !== undefined) check(`events[${i}].ev`, () => evConfig({ ...obj("ev"), ...(e["ev"] as object) } as Partial<EvConfig>));
+    if (e["do"] !== "plug" || e["ev"] === undefined) return;
+    const plugEv = e["ev"] as Record<string, unknown>;
+    const p = hlcProblem(plugEv["hlc"]);
+    if (p) bad(`events[${i}].ev.hlc${p[0]}`, p[1]);
+    check(`events[${i}].ev`, () => evConfig(asEvConfig({ ...evIn, ...plugEv })));
   });
   check("world", () => worldConfig({ phases: board.phases, ...(obj("world") as Partial<WorldConfig>) }));
   const meterTraceMs = parseDuration(root["meterTrace"] ?? 1000);

@@ -10,6 +10,8 @@ import type { Hal, HTTPClientOptions, HTTPRequestOptions, LogFields, MeterReadin
 import { DeviceHal, FirmwareSlots } from "./core/devices.js";
 import { BoardChips } from "./chips/board.js";
 import { SimEvcc, type EvccHook } from "./evcc/evcc.js";
+import { ScriptedEvcc, type EvccVehicle } from "./evcc/messages/scripted.js";
+import type { EvModel } from "./models/ev.js";
 import { BoardUplinks } from "./chips/uplinks.js";
 import { DeadHalError } from "./core/devices.js";
 import { EmbeddedCsms } from "./csms/index.js";
@@ -20,7 +22,7 @@ import { createSimNetwork, ocppCallExpectsReply, type SimNetwork } from "./net/i
 import { TlsProxy } from "./net/tls-proxy.js";
 import dgram from "node:dgram";
 import { Rng } from "./rng.js";
-import { loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
+import { asEvConfig, hlcOf, loadScenario, parseScenario, type Scenario, type ScenarioEvent } from "./scenario.js";
 import { Scheduler } from "./scheduler.js";
 import { SntpServer, sntpRequestExpectsReply, type SntpServerOptions } from "./sntp.js";
 import { SimCrypto } from "./crypto.js";
@@ -55,7 +57,10 @@ export interface SimulationOptions {
   csmsBasicAuth?: Record<string, string>;
   /** Private keys (PEM) the simulated secure element holds, by the names TlsOptions.key uses. */
   keys?: Record<string, string>;
-  /** The message-level behaviour of the simulated car's EVCC (ISO 15118), with an `ev: { hlc: true }` car. */
+  /**
+   * The message-level behaviour of the simulated car's EVCC (ISO 15118), with an `ev: { hlc: ... }` car. Without
+   * it, every plug-in of an HLC car gets a new ScriptedEvcc bound to that car (`sim.scriptedEvcc`).
+   */
   evccHook?: EvccHook;
   /** Run on this scheduler (several simulations on one virtual clock: simulator/site.ts); default: a new one. */
   scheduler?: Scheduler;
@@ -157,6 +162,8 @@ export class Simulation {
   readonly chips: BoardChips;
   /** The car's communication controller (ISO 15118), when the board has a PLC modem (Board.plcModem). */
   readonly evcc: SimEvcc | null = null;
+  /** The scripted EVCC of the HLC car plugged in last (made per plug-in when no `evccHook` was given). */
+  scriptedEvcc: ScriptedEvcc | null = null;
   /** The board's uplinks: the Wi-Fi station and the LTE modem (Board.lteModem), kept across reboots. */
   readonly uplinks: BoardUplinks;
   readonly config: Record<string, unknown>;
@@ -186,6 +193,8 @@ export class Simulation {
   private readonly externalCsms: string | undefined;
   private readonly keys: Record<string, string>;
   private readonly decorateNetwork: ((net: SimNetwork) => SimNetwork) | undefined;
+  /** No `evccHook` given: each HLC plug-in gets its own ScriptedEvcc. */
+  private readonly autoEvcc: boolean;
 
   private constructor(scenario: Scenario, options: SimulationOptions) {
     this.scenario = scenario;
@@ -229,6 +238,7 @@ export class Simulation {
     this.once = options.once ?? false;
     this.externalCsms = options.csms;
     this.decorateNetwork = options.decorateNetwork;
+    this.autoEvcc = options.evccHook === undefined;
     this.config = { chargePointId: CHARGE_POINT_ID, ...scenario.config, ...(options.config ?? {}) };
   }
 
@@ -455,8 +465,21 @@ export class Simulation {
     switch (ev.do) {
       case "plug": {
         const car = { ...this.scenario.ev, ...(ev.ev ?? {}) };
-        this.world.plug(car);
-        if (car["hlc"] === true && this.evcc) this.evcc.plugIn(() => this.world.pilotDuty);
+        const model = this.world.plug(asEvConfig(car));
+        const hlc = hlcOf(car, this.scenario.board);
+        if (hlc && this.evcc) {
+          if (this.autoEvcc) {
+            // A new car, a new communication controller: the scripted session bound to this car's physics.
+            this.scriptedEvcc = new ScriptedEvcc({
+              ...hlc,
+              vehicle: this.vehicle(model),
+              after: (ms, fn) => void this.scheduler.after(ms, fn),
+              log: (event, fields) => this.emit("evcc", { event, ...fields }),
+            });
+            this.evcc.hook = this.scriptedEvcc;
+          }
+          this.evcc.plugIn(() => this.world.pilotDuty);
+        }
         break;
       }
       case "unplug":
@@ -554,6 +577,41 @@ export class Simulation {
         break;
       }
     }
+  }
+
+  /**
+   * The car as its communication controller sees it: every read and command first brings the world's physics to
+   * the present virtual time (so a change of S2 or of the limit happens at the instant the message logic decides).
+   */
+  private vehicle(ev: EvModel): EvccVehicle {
+    const sync = (): void => this.world.advance(this.scheduler.now);
+    return {
+      get soc() {
+        sync();
+        return ev.soc;
+      },
+      get targetSoc() {
+        return ev.targetSoc;
+      },
+      config: ev.config,
+      batteryVoltage: () => (sync(), ev.batteryVoltage()),
+      get batteryOhms() {
+        return ev.batteryOhms;
+      },
+      dcCurrentLimit: () => (sync(), ev.dcCurrentLimit()),
+      acCurrent: () => (sync(), ev.acCurrent()),
+      get dcContactorClosed() {
+        sync();
+        return ev.dcContactorClosed;
+      },
+      get s2Closed() {
+        sync();
+        return ev.s2Closed;
+      },
+      setS2: (closed) => (sync(), ev.setS2(closed)),
+      setHlcLimit: (amps) => (sync(), ev.setHlcLimit(amps)),
+      setDcContactor: (closed) => (sync(), ev.setDcContactor(closed)),
+    };
   }
 
   /** A CSMS-initiated CALL; the CSMS holds virtual time until the charger has answered. */

@@ -110,6 +110,8 @@ export interface ScriptedEvccOptions {
 export const PRECHARGE_MATCH_V = 20;
 /** WeldingDetection is done below this EVSEPresentVoltage, V (IEC 61851-23: ≤ 60 V DC is touch-safe). */
 export const WELDING_SAFE_V = 60;
+/** After the session's end the car waits this long for the SECC to close the TCP connection before closing it, ms. */
+export const CLOSE_GRACE_MS = 50;
 /** [V2G2-847] / [V2G2-848]: the CP state follows a PowerDeliveryReq within this time, ms. */
 export const CP_STATE_DEADLINE_MS = 250;
 
@@ -300,7 +302,15 @@ export class ScriptedEvcc implements EvccHook {
     this.#gen++;
     this.#log("evcc-end", { reason });
     this.#safe();
-    this.#ch?.close();
+    // The SECC closes the connection after SessionStopRes or a FAILED response; the car closes it itself only if
+    // it is still open a moment later (closing at the same instant as the SECC races its close in the simulated
+    // network: see the report).
+    const ch = this.#ch;
+    if (ch !== null) {
+      this.#o.after(CLOSE_GRACE_MS, () => {
+        if (this.#ch === ch) ch.close();
+      });
+    }
   }
 
   #status() {
