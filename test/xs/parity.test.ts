@@ -6,6 +6,10 @@
  * Two scenarios: short.json on the default board (the simulator's Meter), and ade9000.json on the demo's board
  * (Board.meterIc: the ADE9000 driver of hal/drivers in the loop, its SPI.transfer(buffer) filled in place
  * across the bridge; power-fail hold-up; signed meter values).
+ * ISO 15118: hlc.json (the plumbing: the QCA7000 driver on the simulated SPI bus with its IRQ pin, SLAC, SDP over
+ * UDP on ::1, V2GTP over Listener + TCP({from}), the car's default ISO-2 session), hlc-iso2-ac.json and
+ * hlc-din-dc.json (whole sessions; DC on the board's power module and isolation monitor). The ports the OS picks
+ * for those sockets are normalised as PORT<n> (see normalisePorts).
  */
 import test, { type ExecutionContext } from "ava";
 import { readFile, mkdir } from "node:fs/promises";
@@ -129,4 +133,34 @@ test("ISO 15118 on XS: QCA7000 over SPI + IRQ pin, SLAC, SDP over UDP (::1), V2G
   const carStates = events.filter((e) => e.kind === "evcc" && e.event === "state").map((e) => e.state);
   t.deepEqual(carStates.slice(0, 5), ["slac", "joining", "sdp", "connecting", "connected"]);
   t.is(events.find((e) => e.kind === "pwm" && e.t >= 5_000)?.duty, 5);
+});
+
+test("ISO 15118-2 AC session on XS (handshake, ISO-2 session, contactor after PowerDelivery Start, ChargingStatus loop, SessionStop): XS trace equals Node trace", parity, "hlc-iso2-ac.json", (t, trace) => {
+  const events = trace as Array<Ev & { protocol?: string; end?: string; closed?: boolean; index?: number }>;
+  const hlc = events.filter((e) => e.kind === "hlc");
+  t.is(hlc.find((e) => e.event === "handshake")?.protocol, "iso2");
+  const end = hlc.find((e) => e.event === "session-end");
+  t.is(end?.end, "terminate");
+  // The contactor closed only after the session allowed energy (PowerDelivery Start), and opened at its end.
+  const handshakeAt = hlc.find((e) => e.event === "handshake")!.t;
+  const contactor = events.filter((e) => e.kind === "contactor");
+  t.true(contactor.length >= 2 && contactor[0]!.closed === true && contactor[0]!.t > handshakeAt);
+  t.true(contactor.some((e) => e.closed === false && e.t >= end!.t));
+  t.deepEqual(events.filter((e) => e.kind === "safe-stop" || (e.kind === "hlc" && e.event === "safe-stop")), []);
+  // The car got ChargingStatus answers all along (the V2GTP messages crossed the bridge both ways).
+  t.true(events.filter((e) => e.kind === "hal" && e.dev?.startsWith("TCP") && e.op === "write").length >= 20);
+});
+
+test("DIN 70121 DC session on XS (cable check on the isolation monitor, pre-charge, CurrentDemand on the DC power module, welding detection, SessionStop): XS trace equals Node trace", parity, "hlc-din-dc.json", (t, trace) => {
+  const events = trace as Array<Ev & { protocol?: string; end?: string; result?: string; closed?: boolean }>;
+  const hlc = events.filter((e) => e.kind === "hlc");
+  t.is(hlc.find((e) => e.event === "handshake")?.protocol, "din");
+  t.is(hlc.find((e) => e.event === "isolation")?.result, "Valid");
+  t.is(hlc.find((e) => e.event === "session-end")?.end, "terminate");
+  t.deepEqual(hlc.filter((e) => e.event === "safe-stop"), []);
+  // The power module and the isolation monitor were driven across the bridge.
+  const devs = new Set(events.filter((e) => e.kind === "hal").map((e) => e.dev?.replace(/#\d+$/, "")));
+  t.true(devs.has("DcPowerModule") && devs.has("IsolationMonitor"), [...devs].join(", "));
+  // The car's DC contactor closed after pre-charge and opened before the session ended.
+  t.deepEqual(events.filter((e) => e.kind === "evcc" && e.event === "dc-contactor").map((e) => e.closed), [true, false]);
 });
