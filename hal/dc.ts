@@ -16,10 +16,10 @@ export interface DcLimits {
 
 /** One sample of the output, filled in place by read(). */
 export interface DcSample {
-  /** Measured output voltage (V) and current (A). */
+  /** Measured output voltage at the cable side of the output contactor (V) and current (A). */
   voltage: number;
   current: number;
-  /** The output is enabled (converter running, output contactor closed). */
+  /** The converter is enabled (running). The output contactor is the board's contactor 0 (hal.io.Contactor). */
   enabled: boolean;
   /** A latched module fault (over-temperature, short circuit, ...): 0 none, else a module-specific code. */
   fault: number;
@@ -38,7 +38,11 @@ export interface DcPowerModule extends IoInstance {
    * reached (constant current). RangeError outside the limits (current 0 is always allowed).
    */
   write(setpoint: { voltage: number; current: number }): void;
-  /** 1 enables the output (converter on, output contactor closed), 0 ramps down and opens. RangeError otherwise. */
+  /**
+   * 1 enables the converter, 0 ramps it down and stops it (and clears a latched fault whose cause is gone).
+   * RangeError otherwise. The output contactor (DC+/DC-) is the board's contactor 0, sequenced by the charging
+   * core like an AC contactor and covered by the same hardware interlock (hal/SAFETY.md).
+   */
   enable(on: 0 | 1): void;
   read(into: DcSample): DcSample;
 }
