@@ -29,7 +29,7 @@
  *  - while the controller holds S2 closed and the pilot is in the digital-communication band, the AC current
  *    follows setHlcLimit(amps) (the negotiated limit) with the same ramp-up, taper, minCurrent and phase logic as
  *    basic charging; a lower limit is reached within response/2 (the car's own command: no perception delay), and
- *    at targetSoc the charger draws nothing (the controller ends the session; S2 stays its business);
+ *    at targetSoc the charger stops at once (the controller ends the session; S2 stays its business);
  *  - any other perceived duty ends HLC control per IEC 61851-1: steady +12 V (x1), −12 V or no pilot → stop
  *    drawing, then open S2 (and the DC contactors); a nominal PWM duty (the EVSE fell back) → basic charging on it.
  *  A basic car (hlc false) behaves exactly as before; setS2/setHlcLimit throw on it.
@@ -528,6 +528,8 @@ export class EvModel implements DcLoad {
     if (this.s2 && !this.stopping && live !== 0) {
       target = hlcHeld ? (this.wantsEnergy() ? this.chargerTarget(this.hlcLimit) : 0) : this.chargerTarget(pwmAllows);
     }
+    // Full under HLC: the charger stops at once, as a basic car does when it suspends (step 3).
+    if (hlcHeld && !this.wantsEnergy()) this.level = 0;
 
     // 5. Ramp toward the target (the charger stops at once when its supply disappears).
     if (live === 0) this.level = 0;
