@@ -78,7 +78,11 @@ export function dinResponse(m: V2gSessionMachine, name: string, code: string, s:
   const d = m.data;
   const dc = s.dc;
   let r: Record<string, unknown>;
+  // The charge-loop response first (a string case costs a compare per case passed).
   switch (name) {
+    case "CurrentDemandRes":
+      r = currentDemandFields(m, s, code);
+      break;
     case "SessionSetupRes":
       r = { ResponseCode: code, EVSEID: d.evseId };
       break;
@@ -118,9 +122,6 @@ export function dinResponse(m: V2gSessionMachine, name: string, code: string, s:
       break;
     case "PowerDeliveryRes":
       r = { ResponseCode: code, DC_EVSEStatus: dcEvseStatus(m, s) };
-      break;
-    case "CurrentDemandRes":
-      r = currentDemandFields(m, s, code);
       break;
     default:
       return null;

@@ -83,6 +83,23 @@ function isZeroId(id: string): boolean {
   return true;
 }
 
+/** "XReq" -> "XRes" ("" for anything else), remembered per name: the slice + concatenation cost ~40 units a message. */
+const RES_NAMES: Record<string, string> = Object.create(null) as Record<string, string>;
+function resNameOf(name: string): string {
+  let r = RES_NAMES[name];
+  if (r === undefined) {
+    r = name.endsWith("Req") ? name.slice(0, -3) + "Res" : "";
+    // only the names this machine answers (a peer's arbitrary names must not grow the table)
+    if (KNOWN_REQUESTS.indexOf(name) >= 0) RES_NAMES[name] = r;
+  }
+  return r;
+}
+const KNOWN_REQUESTS = [
+  "SessionSetupReq", "ServiceDiscoveryReq", "ServiceDetailReq", "ServicePaymentSelectionReq", "PaymentServiceSelectionReq",
+  "ContractAuthenticationReq", "AuthorizationReq", "ChargeParameterDiscoveryReq", "CableCheckReq", "PreChargeReq",
+  "PowerDeliveryReq", "ChargingStatusReq", "CurrentDemandReq", "WeldingDetectionReq", "SessionStopReq",
+];
+
 const AC_MODES = ["AC_single_phase_core", "AC_three_phase_core"];
 const DC_MODES_ISO2 = ["DC_core", "DC_extended", "DC_combo_core", "DC_unique"];
 const DC_MODES_DIN = ["DC_core", "DC_extended", "DC_combo_core", "DC_unique"];
@@ -174,7 +191,14 @@ export class V2gSessionMachine {
     if (name === "SessionSetupReq") return this.#sessionSetup(req, sid, s);
     if (this.state === "setup") return this.#fail(name, "FAILED_SequenceError", s, "no session yet");
     if (sid !== this.data.sessionId) return this.#fail(name, "FAILED_UnknownSession", s, "wrong SessionID");
+    // The charge-loop requests first: a string case costs a compare per case passed (~70 units for the last ones).
     switch (name) {
+      case "CurrentDemandReq":
+        if (this.data.kind !== "dc" || this.state !== "charging") break;
+        return this.#currentDemand(name, req, s);
+      case "ChargingStatusReq":
+        if (this.data.kind !== "ac" || this.#din || this.state !== "charging") break;
+        return this.#ok(name, s);
       case "ServiceDiscoveryReq":
         if (this.state !== "discovery") break;
         this.state = "payment";
@@ -204,12 +228,6 @@ export class V2gSessionMachine {
         return this.#preCharge(name, req, s);
       case "PowerDeliveryReq":
         return this.#powerDelivery(name, req, s);
-      case "ChargingStatusReq":
-        if (this.data.kind !== "ac" || this.#din || this.state !== "charging") break;
-        return this.#ok(name, s);
-      case "CurrentDemandReq":
-        if (this.data.kind !== "dc" || this.state !== "charging") break;
-        return this.#currentDemand(name, req, s);
       case "WeldingDetectionReq":
         if (this.data.kind !== "dc" || this.state !== "stopped") break;
         return this.#ok(name, s, [{ type: "dc-output", enable: false, voltage: 0, current: 0 }]);
@@ -497,7 +515,8 @@ export class V2gSessionMachine {
   /** PMax of the schedule, W: the arbiter's limit (without the EV's claim) at the nominal voltage, capped by the DC module. */
   pmax(s: EvseSnapshot): number {
     let p = s.limitAmps * s.nominalVoltage * s.phases;
-    if (s.dc !== null && s.dc.maxPower < p) p = s.dc.maxPower;
+    const dc = s.dc;
+    if (dc !== null && dc.maxPower < p) p = dc.maxPower;
     return p > 0 ? p : 0;
   }
 
@@ -533,7 +552,7 @@ export class V2gSessionMachine {
   }
 
   #result(name: string, code: string, s: EvseSnapshot, actions: SessionAction[], end: SessionEnd | null): StepResult {
-    const resName = name.endsWith("Req") ? name.slice(0, -3) + "Res" : "";
+    const resName = resNameOf(name);
     const builder = this.#din ? dinResponse : iso2Response;
     let body = builder(this, resName, code, s);
     if (body === null) {
