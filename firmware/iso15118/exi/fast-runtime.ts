@@ -84,12 +84,6 @@ export function ruc(first: number, p: number): number {
   }
   throw BAIL;
 }
-/** 32 bits at bit position p (zeros past the end). */
-function r32(p: number): number {
-  const i = p >> 3;
-  const s = p & 7;
-  return ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
-}
 // the last binary value of at most 8 bytes decoded (a session's SessionID repeats in every message)
 let hxLen = -1;
 let hxA = 0;
@@ -97,14 +91,24 @@ let hxB = 0;
 let hxS = "";
 /** Binary value (length + bytes) at bit p, as upper-case hex. */
 export function rhex(p: number): string {
-  const len = ru(p);
-  p = RP;
+  // The length: one 7-bit group for up to 127 bytes, read inline (ru() is a call and a loop: ~60 units on XS).
+  let i = p >> 3;
+  let len = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (p & 7))) & 255;
+  if (len < 128) p += 8;
+  else {
+    len = ru(p);
+    p = RP;
+  }
   if (len > L.maxBinaryLength || p + len * 8 > B.length * 8) throw BAIL;
   let a = 0;
   let b = 0;
   if (len > 0 && len <= 8) {
-    a = r32(p);
-    if (len > 4) b = r32(p + 32) >>> ((8 - len) * 8);
+    // up to 8 bytes as two 32-bit words, inline (as two calls they cost ~90 units more): a session's SessionID is
+    // compared with the last one decoded without building its text again
+    i = p >> 3;
+    const s = p & 7;
+    a = ((((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << s) | (B[i + 4]! >>> (8 - s))) >>> 0;
+    if (len > 4) b = ((((B[i + 4]! << 24) | (B[i + 5]! << 16) | (B[i + 6]! << 8) | B[i + 7]!) << s) | (B[i + 8]! >>> (8 - s))) >>> ((8 - len) * 8);
     else if (len < 4) a >>>= (4 - len) * 8;
     if (len === hxLen && a === hxA && b === hxB) {
       RP = p + len * 8;
@@ -146,9 +150,6 @@ export function rstr(p: number): string {
   return s;
 }
 
-function room(q: number, bytes: number): void {
-  if ((q >> 3) + bytes + RESERVE > W.length) throw BAIL;
-}
 /** Writes an EXI unsigned integer at bit q; returns the position after it. */
 export function wu(q: number, v: number): number {
   for (;;) {
@@ -157,51 +158,56 @@ export function wu(q: number, v: number): number {
     if (v < 128) {
       const y = v << sh;
       W[i] |= y >>> 8;
-      W[i + 1] |= y;
+      W[i + 1] = y;
       return q + 8;
     }
     const y = ((v & 127) | 128) << sh;
     W[i] |= y >>> 8;
-    W[i + 1] |= y;
+    W[i + 1] = y;
     q += 8;
     v = Math.floor(v / 128);
   }
 }
-// the last hex string encoded, as bytes and as 32-bit words (a session's SessionID repeats in every message)
+// the last hex string encoded: its whole encoding (length + bytes) as bytes and as 32-bit words, and its byte count
+// (a session's SessionID repeats in every message: one compare, then the bytes are copied at the cursor)
 let hexS = "";
-let hexB: number[] = [];
+let hexN = 0;
+let hexE: number[] = [0];
 let hexW: number[] = [];
 /** Writes a binary value given as hex at bit q; returns the position after it. */
 export function whex(q: number, v: string): number {
   if (v !== hexS) {
     if (v.length & 1) throw BAIL;
-    const b: number[] = [];
+    const e: number[] = [];
+    vbytes(e, v.length >> 1);
     for (let k = 0; k < v.length; k += 2) {
       const hi = HX[v.charCodeAt(k)]!;
       const lo = HX[v.charCodeAt(k + 1)]!;
       if ((hi | lo) < 0) throw BAIL;
-      b.push((hi << 4) | lo);
+      e.push((hi << 4) | lo);
     }
     hexS = v;
-    hexB = b;
-    hexW = words32(b);
+    hexN = v.length >> 1;
+    hexE = e;
+    hexW = words32(e);
   }
-  const b = hexB;
-  if (b.length > L.maxBinaryLength) throw BAIL;
-  room(q, b.length + 8);
-  return wbytes(wu(q, b.length), b, hexW);
+  if (hexN > L.maxBinaryLength || (q >> 3) + hexN + 8 + RESERVE > W.length) throw BAIL;
+  return wbytes(q, hexE, hexW);
 }
-/** Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. */
+/**
+ * Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. The
+ * buffer is zero after the cursor's byte (see tools/gen-exi/fast.ts), so only that byte is ORed.
+ */
 function wbytes(q: number, b: number[], words: number[]): number {
   const s = q & 7;
   for (let k = 0; k < words.length; k++) {
     const i = q >> 3;
     const y = words[k]!;
     W[i] |= y >>> (24 + s);
-    W[i + 1] |= y >>> (16 + s);
-    W[i + 2] |= y >>> (8 + s);
-    W[i + 3] |= y >>> s;
-    W[i + 4] |= y << (8 - s);
+    W[i + 1] = y >>> (16 + s);
+    W[i + 2] = y >>> (8 + s);
+    W[i + 3] = y >>> s;
+    W[i + 4] = y << (8 - s);
     q += 32;
   }
   const sh = 8 - s;
@@ -209,7 +215,7 @@ function wbytes(q: number, b: number[], words: number[]): number {
     const i = q >> 3;
     const y = b[k]! << sh;
     W[i] |= y >>> 8;
-    W[i + 1] |= y;
+    W[i + 1] = y;
     q += 8;
   }
   return q;
@@ -244,7 +250,6 @@ export function wstr(q: number, v: string): number {
     strB = b;
     strW = words32(b);
   }
-  if (v.length > L.maxStringLength) throw BAIL;
-  room(q, strB.length + 8);
+  if (v.length > L.maxStringLength || (q >> 3) + strB.length + 8 + RESERVE > W.length) throw BAIL;
   return wbytes(q, strB, strW);
 }

@@ -158,7 +158,7 @@ function d730(): ExiObject {
 }
 
 function d796(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -180,46 +180,18 @@ function d796(): ExiObject {
 }
 
 function d823(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
       if (c === 0) { o.BodyElement = d3783(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 1) { throw BAIL; }
-      else if (c === 2) { throw BAIL; }
-      else if (c === 3) { throw BAIL; }
-      else if (c === 4) { throw BAIL; }
-      else if (c === 5) { throw BAIL; }
-      else if (c === 6) { throw BAIL; }
-      else if (c === 7) { throw BAIL; }
-      else if (c === 8) { throw BAIL; }
       else if (c === 9) { o.ChargingStatusReq = d2662(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 10) { o.ChargingStatusRes = d2578(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 11) { throw BAIL; }
-      else if (c === 12) { throw BAIL; }
       else if (c === 13) { o.CurrentDemandReq = d2361(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 14) { o.CurrentDemandRes = d2238(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 15) { throw BAIL; }
-      else if (c === 16) { throw BAIL; }
-      else if (c === 17) { throw BAIL; }
-      else if (c === 18) { throw BAIL; }
       else if (c === 19) { o.PowerDeliveryReq = d1785(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 20) { o.PowerDeliveryRes = d1696(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 21) { throw BAIL; }
-      else if (c === 22) { throw BAIL; }
-      else if (c === 23) { throw BAIL; }
-      else if (c === 24) { throw BAIL; }
-      else if (c === 25) { throw BAIL; }
-      else if (c === 26) { throw BAIL; }
-      else if (c === 27) { throw BAIL; }
-      else if (c === 28) { throw BAIL; }
-      else if (c === 29) { throw BAIL; }
-      else if (c === 30) { throw BAIL; }
-      else if (c === 31) { throw BAIL; }
-      else if (c === 32) { throw BAIL; }
-      else if (c === 33) { throw BAIL; }
-      else if (c === 34) { throw BAIL; }
       else if (c === 35) break out;
       else throw BAIL;
     }
@@ -257,7 +229,7 @@ function d1696(): ExiObject {
 }
 
 function d1731(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -310,8 +282,7 @@ function d1785(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { throw BAIL; }
-      else if (c === 1) { o.DC_EVPowerDeliveryParameter = d1833(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1833(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else if (c === 2) { o.EVPowerDeliveryParameter = d1824(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else if (c === 3) break out;
       else throw BAIL;
@@ -332,7 +303,7 @@ function d1785(): ExiObject {
 }
 
 function d1824(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -589,7 +560,7 @@ function d2578(): ExiObject {
 }
 
 function d2662(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -603,7 +574,7 @@ function d2662(): ExiObject {
 }
 
 function d3783(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -617,7 +588,7 @@ function d3783(): ExiObject {
 }
 
 function d3792(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -627,13 +598,11 @@ function d3792(): ExiObject {
     }
     if (s === 1) {
       if (c === 0) { o.Notification = d5419(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
-      else if (c === 1) { throw BAIL; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { throw BAIL; }
-      else if (c === 1) break out;
+      if (c === 1) break out;
       else throw BAIL;
     }
     if (s === 3) {
@@ -683,26 +652,26 @@ function e623(ov: ExiValue): void {
     x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
     a = x < 0 ? -x - 1 : x;
     if (a < 128) {
-      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] |= y >>> (16 + z); W[i + 2] |= y >>> (8 + z); W[i + 3] |= y >>> z; W[i + 4] |= y << (8 - z); Q += 27;
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] = y >>> (16 + z); W[i + 2] = y >>> (8 + z); W[i + 3] = y >>> z; W[i + 4] = y << (8 - z); Q += 27;
     } else {
-      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 25;
-      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; }
-      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; }
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 25;
+      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; }
+      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; }
     }
     return;
   }
   out: {
     {
-      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 1; }
+      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 2; }
-      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 2; }
+      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -716,24 +685,24 @@ function e623(ov: ExiValue): void {
 function e663(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; u += 2; s = 2; }
-      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 2; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; u += 2; s = 2; }
+      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u += 1; s = 2; }
+      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 7; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 4; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -761,31 +730,31 @@ function e730(ov: ExiValue): void {
     x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
     if ((v = o.EVRESSSOC) === undefined) break sp;
     x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f4 = x;
-    i = Q >> 3; y = ((f0 << 29) | (f1 << 24) | (f2 << 19) | (f3 << 12) | (f4 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] |= y >>> (16 + z); W[i + 2] |= y >>> (8 + z); W[i + 3] |= y >>> z; W[i + 4] |= y << (8 - z); Q += 32;
+    i = Q >> 3; y = ((f0 << 29) | (f1 << 24) | (f2 << 19) | (f3 << 12) | (f4 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] = y >>> (16 + z); W[i + 2] = y >>> (8 + z); W[i + 3] = y >>> z; W[i + 4] = y << (8 - z); Q += 32;
     return;
   }
   out: {
     {
-      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 1; }
+      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVCabinConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
-      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 1048576 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22; u += 3; s = 5; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 131072 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; u += 2; s = 5; }
+      if ((v = o.EVCabinConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 2; }
+      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 1048576 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 131072 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22; u += 3; s = 5; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 65536 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; u += 2; s = 5; }
+      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 65536 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 17; u += 2; s = 5; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 17; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 1; s = 5; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 1; s = 5; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -799,7 +768,7 @@ function e730(ov: ExiValue): void {
 function e796(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -821,46 +790,18 @@ function e796(ov: ExiValue): void {
 function e823(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
       if ((v = o.BodyElement) !== undefined) { Q += 6; e3783(v); u++; s = 1; }
-      else if ((v = o.CableCheckReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CableCheckRes) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateInstallationReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateInstallationRes) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateUpdateReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateUpdateRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargeParameterDiscoveryReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargeParameterDiscoveryRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (9) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2662(v); u++; s = 1; }
-      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (10) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2578(v); u++; s = 1; }
-      else if ((v = o.ContractAuthenticationReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ContractAuthenticationRes) !== undefined) { throw BAIL; }
-      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2361(v); u++; s = 1; }
-      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2238(v); u++; s = 1; }
-      else if ((v = o.MeteringReceiptReq) !== undefined) { throw BAIL; }
-      else if ((v = o.MeteringReceiptRes) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentDetailsReq) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentDetailsRes) !== undefined) { throw BAIL; }
-      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (19) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e1785(v); u++; s = 1; }
-      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (20) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e1696(v); u++; s = 1; }
-      else if ((v = o.PreChargeReq) !== undefined) { throw BAIL; }
-      else if ((v = o.PreChargeRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDetailReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDetailRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDiscoveryReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDiscoveryRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ServicePaymentSelectionReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ServicePaymentSelectionRes) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionSetupReq) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionSetupRes) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionStopReq) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionStopRes) !== undefined) { throw BAIL; }
-      else if ((v = o.WeldingDetectionReq) !== undefined) { throw BAIL; }
-      else if ((v = o.WeldingDetectionRes) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (35) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; break out; }
+      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (9) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2662(v); u++; s = 1; }
+      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (10) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2578(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2361(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2238(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (19) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1785(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (20) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1696(v); u++; s = 1; }
+      else { i = Q >> 3; y = (35) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; break out; }
     }
     if (s === 1) {
       { Q += 1; break out; }
@@ -873,17 +814,17 @@ function e823(ov: ExiValue): void {
 function e1696(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.AC_EVSEStatus) !== undefined) { Q += 2; e1740(v); u++; s = 2; }
-      else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e663(v); u++; s = 2; }
-      else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1731(v); u++; s = 2; }
+      else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e663(v); u++; s = 2; }
+      else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1731(v); u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -897,7 +838,7 @@ function e1696(ov: ExiValue): void {
 function e1731(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -911,23 +852,23 @@ function e1731(ov: ExiValue): void {
 function e1740(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.PowerSwitchClosed) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 2; }
+      if ((v = o.PowerSwitchClosed) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 2; }
+      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 4; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -941,23 +882,23 @@ function e1740(ov: ExiValue): void {
 function e1785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ReadyToChargeState) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 1; }
+      if ((v = o.ReadyToChargeState) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.ChargingProfile) !== undefined) { throw BAIL; }
-      else if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1833(v); u++; s = 3; }
-      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1824(v); u++; s = 3; }
-      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1833(v); u++; s = 3; }
+      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1824(v); u++; s = 3; }
+      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { Q += 2; e1833(v); u++; s = 3; }
-      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1824(v); u++; s = 3; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1824(v); u++; s = 3; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 3) {
       { Q += 1; break out; }
@@ -970,7 +911,7 @@ function e1785(ov: ExiValue): void {
 function e1824(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -984,7 +925,7 @@ function e1824(ov: ExiValue): void {
 function e1833(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -992,12 +933,12 @@ function e1833(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 3; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 3; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1011,7 +952,7 @@ function e1833(ov: ExiValue): void {
 function e2126(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1020,25 +961,25 @@ function e2126(ov: ExiValue): void {
     }
     if (s === 1) {
       if ((v = o.MeterReading) !== undefined) { Q += 3; e623(v); u++; s = 2; }
-      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 5) {
       { Q += 1; break out; }
@@ -1051,11 +992,11 @@ function e2126(ov: ExiValue): void {
 function e2238(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1071,31 +1012,31 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 3; s = 7; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 7; }
+      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 2; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
+      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
       if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 8; }
-      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 10; }
-      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 10; }
+      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 8) {
       if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e623(v); u++; s = 10; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 9) {
       if ((v = o.EVSEMaximumPowerLimit) !== undefined) { Q += 2; e623(v); u++; s = 10; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 10) {
       { Q += 1; break out; }
@@ -1108,7 +1049,7 @@ function e2238(ov: ExiValue): void {
 function e2361(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1121,43 +1062,43 @@ function e2361(ov: ExiValue): void {
     }
     if (s === 2) {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 3; }
-      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
+      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e623(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
       if ((v = o.RemainingTimeToFullSoC) !== undefined) { Q += 2; e623(v); u++; s = 8; }
-      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e623(v); u++; s = 10; }
+      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
       if ((v = o.RemainingTimeToBulkSoC) !== undefined) { Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e623(v); u++; s = 10; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
@@ -1175,11 +1116,11 @@ function e2361(ov: ExiValue): void {
 function e2578(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1187,22 +1128,22 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 2; e623(v); u++; s = 4; }
-      else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e2126(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
+      else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e2126(v); u++; s = 5; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2126(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 6; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 6; }
       else throw BAIL;
     }
     if (s === 6) {
@@ -1220,7 +1161,7 @@ function e2578(ov: ExiValue): void {
 function e2662(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1234,7 +1175,7 @@ function e2662(ov: ExiValue): void {
 function e3783(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1248,7 +1189,7 @@ function e3783(ov: ExiValue): void {
 function e3792(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1258,11 +1199,11 @@ function e3792(ov: ExiValue): void {
     if (s === 1) {
       if ((v = o.Notification) !== undefined) { Q += 2; e5419(v); u++; s = 2; }
       else if ((v = o.Signature) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 2) {
       if ((v = o.Signature) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 3) {
       { Q += 1; break out; }
@@ -1275,16 +1216,16 @@ function e3792(ov: ExiValue): void {
 function e5419(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM12[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 1; }
+      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM12[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.FaultMsg) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 3; Q = wstr(Q, v) + 1; u++; s = 2; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 2) {
       { Q += 1; break out; }
@@ -1319,7 +1260,7 @@ function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
     const v = doc.V2G_Message;
     if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
     let i = 0, y = 0;
-    i = Q >> 3; y = (16461) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 15;
+    i = Q >> 3; y = (16461) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 15;
     e796(v);
     w.pos = Q;
     return true;

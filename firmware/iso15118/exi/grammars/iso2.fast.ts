@@ -146,7 +146,7 @@ function d722(): ExiObject {
 }
 
 function d758(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -168,46 +168,18 @@ function d758(): ExiObject {
 }
 
 function d785(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
-      if (c === 0) { throw BAIL; }
-      else if (c === 1) { throw BAIL; }
-      else if (c === 2) { o.BodyElement = d4055(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 3) { throw BAIL; }
-      else if (c === 4) { throw BAIL; }
-      else if (c === 5) { throw BAIL; }
-      else if (c === 6) { throw BAIL; }
-      else if (c === 7) { throw BAIL; }
-      else if (c === 8) { throw BAIL; }
-      else if (c === 9) { throw BAIL; }
-      else if (c === 10) { throw BAIL; }
+      if (c === 2) { o.BodyElement = d4055(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 11) { o.ChargingStatusReq = d2772(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 12) { o.ChargingStatusRes = d2676(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 13) { o.CurrentDemandReq = d2525(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 14) { o.CurrentDemandRes = d2354(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 15) { throw BAIL; }
-      else if (c === 16) { throw BAIL; }
-      else if (c === 17) { throw BAIL; }
-      else if (c === 18) { throw BAIL; }
-      else if (c === 19) { throw BAIL; }
-      else if (c === 20) { throw BAIL; }
       else if (c === 21) { o.PowerDeliveryReq = d1742(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 22) { o.PowerDeliveryRes = d1644(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 23) { throw BAIL; }
-      else if (c === 24) { throw BAIL; }
-      else if (c === 25) { throw BAIL; }
-      else if (c === 26) { throw BAIL; }
-      else if (c === 27) { throw BAIL; }
-      else if (c === 28) { throw BAIL; }
-      else if (c === 29) { throw BAIL; }
-      else if (c === 30) { throw BAIL; }
-      else if (c === 31) { throw BAIL; }
-      else if (c === 32) { throw BAIL; }
-      else if (c === 33) { throw BAIL; }
-      else if (c === 34) { throw BAIL; }
       else if (c === 35) break out;
       else throw BAIL;
     }
@@ -306,8 +278,7 @@ function d1742(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { throw BAIL; }
-      else if (c === 1) { o.DC_EVPowerDeliveryParameter = d1799(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1799(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else if (c === 2) { o.EVPowerDeliveryParameter = d1790(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else if (c === 3) break out;
       else throw BAIL;
@@ -328,7 +299,7 @@ function d1742(): ExiObject {
 }
 
 function d1790(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -607,7 +578,7 @@ function d2676(): ExiObject {
 }
 
 function d2772(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -621,7 +592,7 @@ function d2772(): ExiObject {
 }
 
 function d4055(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let c = 0, i = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -635,7 +606,7 @@ function d4055(): ExiObject {
 }
 
 function d4130(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0;
   const o: ExiObject = {};
   i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -645,13 +616,11 @@ function d4130(): ExiObject {
     }
     if (s === 1) {
       if (c === 0) { o.Notification = d5757(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
-      else if (c === 1) { throw BAIL; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { throw BAIL; }
-      else if (c === 1) break out;
+      if (c === 1) break out;
       else throw BAIL;
     }
     if (s === 3) {
@@ -689,7 +658,7 @@ function d5757(): ExiObject {
 function e619(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   sp: {
     if (Object.keys(o).length !== 3) break sp;
@@ -701,25 +670,25 @@ function e619(ov: ExiValue): void {
     x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
     a = x < 0 ? -x - 1 : x;
     if (a < 128) {
-      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 25;
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 25;
     } else {
-      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (9 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 23;
-      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; }
-      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 18; }
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (9 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 23;
+      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; }
+      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; }
     }
     return;
   }
   out: {
     {
-      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 2; s = 2; }
+      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 2; }
+      if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -733,24 +702,24 @@ function e619(ov: ExiValue): void {
 function e655(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; u += 2; s = 4; }
-      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 4; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; u += 2; s = 4; }
+      else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 7; u += 1; s = 4; }
+      if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (9 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 7; u += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -764,7 +733,7 @@ function e655(ov: ExiValue): void {
 function e722(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   sp: {
     if (Object.keys(o).length !== 3) break sp;
@@ -774,20 +743,20 @@ function e722(ov: ExiValue): void {
     x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
     if ((v = o.EVRESSSOC) === undefined) break sp;
     x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f2 = x;
-    i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 22;
+    i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22;
     return;
   }
   out: {
     {
-      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] |= y >>> 16; W[i + 2] |= y >>> 8; W[i + 3] |= y; Q += 21; u += 3; s = 3; }
+      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 21; u += 3; s = 3; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 17; u += 2; s = 3; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 17; u += 2; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 1; s = 3; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -801,7 +770,7 @@ function e722(ov: ExiValue): void {
 function e758(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -823,46 +792,18 @@ function e758(ov: ExiValue): void {
 function e785(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.AuthorizationReq) !== undefined) { throw BAIL; }
-      else if ((v = o.AuthorizationRes) !== undefined) { throw BAIL; }
-      else if ((v = o.BodyElement) !== undefined) { i = Q >> 3; y = (2) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e4055(v); u++; s = 1; }
-      else if ((v = o.CableCheckReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CableCheckRes) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateInstallationReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateInstallationRes) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateUpdateReq) !== undefined) { throw BAIL; }
-      else if ((v = o.CertificateUpdateRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargeParameterDiscoveryReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargeParameterDiscoveryRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (11) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2772(v); u++; s = 1; }
-      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (12) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2676(v); u++; s = 1; }
-      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2525(v); u++; s = 1; }
-      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e2354(v); u++; s = 1; }
-      else if ((v = o.MeteringReceiptReq) !== undefined) { throw BAIL; }
-      else if ((v = o.MeteringReceiptRes) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentDetailsReq) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentDetailsRes) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentServiceSelectionReq) !== undefined) { throw BAIL; }
-      else if ((v = o.PaymentServiceSelectionRes) !== undefined) { throw BAIL; }
-      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (21) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e1742(v); u++; s = 1; }
-      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (22) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; e1644(v); u++; s = 1; }
-      else if ((v = o.PreChargeReq) !== undefined) { throw BAIL; }
-      else if ((v = o.PreChargeRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDetailReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDetailRes) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDiscoveryReq) !== undefined) { throw BAIL; }
-      else if ((v = o.ServiceDiscoveryRes) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionSetupReq) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionSetupRes) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionStopReq) !== undefined) { throw BAIL; }
-      else if ((v = o.SessionStopRes) !== undefined) { throw BAIL; }
-      else if ((v = o.WeldingDetectionReq) !== undefined) { throw BAIL; }
-      else if ((v = o.WeldingDetectionRes) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (35) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; break out; }
+      if ((v = o.BodyElement) !== undefined) { i = Q >> 3; y = (2) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e4055(v); u++; s = 1; }
+      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (11) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2772(v); u++; s = 1; }
+      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (12) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2676(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2525(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2354(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (21) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1742(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (22) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1644(v); u++; s = 1; }
+      else { i = Q >> 3; y = (35) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; break out; }
     }
     if (s === 1) {
       { Q += 1; break out; }
@@ -875,17 +816,17 @@ function e785(ov: ExiValue): void {
 function e1644(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.AC_EVSEStatus) !== undefined) { Q += 2; e1706(v); u++; s = 2; }
-      else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e655(v); u++; s = 2; }
-      else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1679(v); u++; s = 2; }
+      else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e655(v); u++; s = 2; }
+      else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1679(v); u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -899,15 +840,15 @@ function e1644(ov: ExiValue): void {
 function e1679(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 2; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -921,19 +862,19 @@ function e1679(ov: ExiValue): void {
 function e1706(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
+      if ((v = o.EVSENotification) !== undefined) { x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
+      if ((v = o.RCD) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -947,27 +888,27 @@ function e1706(ov: ExiValue): void {
 function e1742(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 12); if ((v = o.SAScheduleTupleID) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 16; u += 2; s = 2; }
+      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 12); if ((v = o.SAScheduleTupleID) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 16; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 2; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
       if ((v = o.ChargingProfile) !== undefined) { throw BAIL; }
-      else if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1799(v); u++; s = 4; }
-      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1790(v); u++; s = 4; }
-      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1799(v); u++; s = 4; }
+      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1790(v); u++; s = 4; }
+      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 3) {
       if ((v = o.DC_EVPowerDeliveryParameter) !== undefined) { Q += 2; e1799(v); u++; s = 4; }
-      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1790(v); u++; s = 4; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else if ((v = o.EVPowerDeliveryParameter) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1790(v); u++; s = 4; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 4) {
       { Q += 1; break out; }
@@ -980,7 +921,7 @@ function e1742(ov: ExiValue): void {
 function e1790(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -994,7 +935,7 @@ function e1790(ov: ExiValue): void {
 function e1799(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1002,12 +943,12 @@ function e1799(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 3; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 3; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 3; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 3; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1021,7 +962,7 @@ function e1799(ov: ExiValue): void {
 function e2242(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1029,26 +970,26 @@ function e2242(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.MeterReading) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { Q += 4; Q = wu(Q, x) + 1; } u++; s = 2; }
-      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      if ((v = o.MeterReading) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { Q += 4; Q = wu(Q, x) + 1; } u++; s = 2; }
+      else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; break out; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 5) {
       { Q += 1; break out; }
@@ -1061,11 +1002,11 @@ function e2242(ov: ExiValue): void {
 function e2354(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1081,33 +1022,33 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 12; u += 3; s = 7; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 2; s = 7; }
+      if ((v = o.EVSEVoltageLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 2; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
+      if ((v = o.EVSEPowerLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
       if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 8; }
-      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 10; }
-      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (6) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; Q = wstr(Q, v) + 1; u++; s = 11; }
+      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 10; }
+      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (6) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
     if (s === 8) {
       if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e619(v); u++; s = 10; }
-      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
+      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
     if (s === 9) {
       if ((v = o.EVSEMaximumPowerLimit) !== undefined) { Q += 2; e619(v); u++; s = 10; }
-      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
+      else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -1115,17 +1056,17 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 11) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 12; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 12; }
       else throw BAIL;
     }
     if (s === 12) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2242(v); u++; s = 13; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 14; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 14; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 13) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 14; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 14; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 14) {
       { Q += 1; break out; }
@@ -1138,7 +1079,7 @@ function e2354(ov: ExiValue): void {
 function e2525(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1151,43 +1092,43 @@ function e2525(ov: ExiValue): void {
     }
     if (s === 2) {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 3; }
-      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
+      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e619(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 10; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 7; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 9; u += 2; s = 7; }
-      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 7; }
+      if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
+      else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 4; u += 1; s = 7; }
+      if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
       if ((v = o.RemainingTimeToFullSoC) !== undefined) { Q += 2; e619(v); u++; s = 8; }
-      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e619(v); u++; s = 10; }
+      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
       if ((v = o.RemainingTimeToBulkSoC) !== undefined) { Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e619(v); u++; s = 10; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
@@ -1205,11 +1146,11 @@ function e2525(ov: ExiValue): void {
 function e2676(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 8; u += 1; s = 1; }
+      if ((v = o.ResponseCode) !== undefined) { x = typeof v === "string" ? EM1[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1217,25 +1158,25 @@ function e2676(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 11; u += 1; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 3; e619(v); u++; s = 4; }
-      else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e2242(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 6; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 3; e1706(v); u++; s = 7; }
+      else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e2242(v); u++; s = 5; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 6; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2242(v); u++; s = 5; }
-      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1706(v); u++; s = 7; }
+      else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; e1706(v); u++; s = 7; }
+      if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(v); u++; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
@@ -1253,7 +1194,7 @@ function e2676(ov: ExiValue): void {
 function e2772(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1267,7 +1208,7 @@ function e2772(ov: ExiValue): void {
 function e4055(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let u = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1281,7 +1222,7 @@ function e4055(ov: ExiValue): void {
 function e4130(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, y = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1291,11 +1232,11 @@ function e4130(ov: ExiValue): void {
     if (s === 1) {
       if ((v = o.Notification) !== undefined) { Q += 2; e5757(v); u++; s = 2; }
       else if ((v = o.Signature) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 2) {
       if ((v = o.Signature) !== undefined) { throw BAIL; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 3) {
       { Q += 1; break out; }
@@ -1308,16 +1249,16 @@ function e4130(ov: ExiValue): void {
 function e5757(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM13[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 5; u += 1; s = 1; }
+      if ((v = o.FaultCode) !== undefined) { x = typeof v === "string" ? EM13[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
       if ((v = o.FaultMsg) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 3; Q = wstr(Q, v) + 1; u++; s = 2; }
-      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] |= y; Q += 2; break out; }
+      else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 2) {
       { Q += 1; break out; }
@@ -1352,7 +1293,7 @@ function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
     const v = doc.V2G_Message;
     if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
     let i = 0, y = 0;
-    i = Q >> 3; y = (16460) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] |= y >>> 8; W[i + 2] |= y; Q += 15;
+    i = Q >> 3; y = (16460) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 15;
     e758(v);
     w.pos = Q;
     return true;
