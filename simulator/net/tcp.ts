@@ -172,6 +172,9 @@ export function tcpClass(ctx: NetContext): new (options: TCPOptions) => TCP {
     close(): void {
       if (this.closed) return;
       const pair = this.#pair;
+      // Closing is this side's end too: it releases a peer that closed first and waits for us (both ends closing at
+      // the same virtual instant would otherwise hold each other forever).
+      if (pair) pair.ended();
       if (pair && !this.realDead) pair.holdClose(this.ctx.scheduler, this.#isServer ? pair.client : pair.server, `${this.label} close`);
       this.closed = true;
       this.forget();

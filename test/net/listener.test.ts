@@ -238,3 +238,34 @@ test("Listener + TCP({from, secure}): the TLS server side; a paired TLS client e
   ]);
   t.deepEqual((await once()).log, a.log);
 });
+
+test("Listener + TCP({from}): both ends closing at the same virtual instant release each other's close hold", async (t) => {
+  const scheduler = new Scheduler({ holdTimeoutMs: 5000 });
+  const sim: SimNetwork = createSimNetwork({ scheduler, writeWindow: 1024 });
+  let server: TCP | null = null;
+  let client!: TCP;
+  const errors: string[] = [];
+  let listener!: Listener;
+  scheduler.at(10, () => {
+    listener = new sim.Listener!({
+      port: 0,
+      address: "::1",
+      onReadable() {
+        server = new sim.TCP({ from: this.read() as ListenerSocket, port: 0, onError: (e: HalError) => errors.push("server " + e.code) });
+      },
+    });
+  });
+  scheduler.at(20, () => {
+    client = new sim.TCP({ address: "::1", port: listener.port, onError: (e: HalError) => errors.push("client " + e.code) });
+  });
+  scheduler.at(100, () => {
+    server!.close();
+    client.close();
+  });
+  scheduler.at(200, () => listener.close());
+  await scheduler.run(1000);
+  sim.shutdown();
+  t.is(scheduler.stats.holdTimeouts, 0);
+  t.deepEqual(errors, [], "closed sockets report nothing");
+  t.is(scheduler.now, 1000);
+});
