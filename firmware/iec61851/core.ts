@@ -13,7 +13,8 @@
  *   overtemperature, overdraw, diode, pilot), proximity not valid, D without ventilation allowed.
  * - Charger-side stops (stop request, deauthorization, unavailable, limit < minCurrent, phase switch): PWM goes
  *   off (+12 V) in the same step; the contactor opens in the step the EV is seen in B, or after
- *   evStopTimeoutMs anyway ("<reason>Timeout", counted in underLoadOpens when current flowed).
+ *   evStopTimeoutMs anyway ("<reason>Timeout", counted in underLoadOpens when current flowed). With HLC the
+ *   pilot keeps 5 % while the contactor is still closed (the session tells the EV to stop), +12 V after.
  * - Below minCurrent: steady +12 V (= 100 %, the x1 "not ready" state); charging resumes when the limit returns.
  * - Permanent faults (rcd, weld, contactor) drive -12 V (state F, "EVSE not available") until clearFault().
  * - The phase contactor (1) is only ever closed together with the main contactor and opened with it, so it is
@@ -581,6 +582,9 @@ export class ChargingCore {
     let duty: number;
     if (perm) duty = PILOT_MINUS_12V;
     else if (ready) duty = this.hlc ? DUTY_HLC : this.dutyFor(allowed);
+    // HLC: a charger-side stop with the contactor closed is told through the session (ISO 15118 EVSENotification
+    // StopCharging); the pilot keeps 5 % until the contactor opens (the EV in B, or evStopTimeoutMs), then +12 V.
+    else if (this.hlc && this.c0 === 1 && !anyFault && plugged) duty = DUTY_HLC;
     else if (this.hlc && plugged && !anyFault && available && !stopReq && this.ps === 0 && enough) duty = DUTY_HLC; // HLC before authorization / PowerDelivery
     else duty = PILOT_PLUS_12V;
     const signalled = ready ? (this.hlc ? allowed : duty === this.memoDuty ? this.memoSignal : currentForDuty(duty)) : 0;

@@ -125,10 +125,11 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
   let soc: number | null = null;
   let safeStop = "";
 
-  const setEnergy = (on: boolean): void => {
+  const setEnergy = (on: boolean, kick = true): void => {
     if (loop.inputs.hlcEnergy === on) return;
     loop.inputs.hlcEnergy = on;
-    loop.kick();
+    hal.log.event("hlc", { event: "energy", on });
+    if (kick) loop.kick();
   };
 
   const apply = (a: SessionAction): void => {
@@ -203,7 +204,7 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
       safeStop = "";
       soc = null;
       arbiter.clear("ev");
-      loop.inputs.hlcEnergy = false;
+      setEnergy(false, false); // inside the loop's tick: the next tick sees it
       if (dc !== null) {
         dc.off();
         dc.resetIsolation();

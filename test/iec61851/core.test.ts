@@ -361,7 +361,15 @@ test("HLC mode signals 5 % and reports the limit as signalled current", (t) => {
   t.is(b.out.signalledAmps, 20);
   b.inp.limit = 4;
   b.step();
-  t.is(b.out.duty, PILOT_PLUS_12V);
+  t.is(b.out.duty, 50, "the contactor is closed: the session tells the EV (StopCharging), 5 % stays");
+  t.is(b.out.status, "stopping");
+  b.ev = "B";
+  b.until((o) => o.contactor0 === 0, 1000);
+  b.step();
+  t.is(b.out.duty, PILOT_PLUS_12V, "+12 V once open");
+  b.ev = "C";
+  b.run(500);
+  t.is(b.out.contactor0, 0);
 });
 
 // ---- weld and contactor faults
@@ -696,7 +704,11 @@ test("DC output: no basic charging without HLC; with HLC any limit above 0 A run
   t.is(b.out.duty, 50);
   b.inp.limit = 0;
   b.step();
-  t.is(b.out.duty, PILOT_PLUS_12V);
+  t.is(b.out.duty, 50, "closed: the session tells the EV");
   t.is(b.out.status, "stopping");
+  b.ev = "B";
+  b.until((o) => o.contactor0 === 0, 1000);
+  b.step();
+  t.is(b.out.duty, PILOT_PLUS_12V);
   t.throws(() => new ChargingCore(config({ dcOutput: "yes" as unknown as boolean })), { instanceOf: RangeError });
 });

@@ -124,9 +124,10 @@ function runSeed(seed: number): string {
       if (i.rcm !== 0) return describe(k, "closed with RCM not idle");
       if (i.mirror0 !== 0) return describe(k, "closed while the mirror shows closed");
     }
-    if (cfg.hlc && o.contactor0 === 1 && i.hlcEnergy === false) {
+    const shouldStop = i.stopRequested || !i.authorized || !i.available || (cfg.hlc && i.hlcEnergy === false);
+    if (o.contactor0 === 1 && shouldStop) {
       if (energyOffClosedSince !== energyOffClosedSince) energyOffClosedSince = i.now;
-      if (i.now - energyOffClosedSince >= cfg.evStopTimeoutMs) return describe(k, "HLC: energy withdrawn, contactor still closed after evStopTimeoutMs");
+      if (i.now - energyOffClosedSince >= cfg.evStopTimeoutMs) return describe(k, "charger-side stop (stop, deauthorized, unavailable, HLC energy withdrawn): contactor still closed after evStopTimeoutMs");
     } else {
       energyOffClosedSince = NaN;
     }
