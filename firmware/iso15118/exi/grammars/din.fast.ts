@@ -4,13 +4,17 @@
 /* eslint-disable */
 import type { BitWriter } from "../bits.js";
 import type { ExiLimits, ExiObject, ExiValue } from "../codec.js";
-import { BAIL, beginRead, beginWrite, em, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
+import { BAIL, beginRead, beginWrite, em, RB, RD, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
 import type { ExiFast } from "../grammar.js";
 
+/** The stream (the runtime's zero-padded copy) and the same bytes as a DataView. */
 let B: Uint8Array = new Uint8Array(0);
+let R: DataView = new DataView(B.buffer);
 let P = 0;
 let E = 0;
 let W: Uint8Array = new Uint8Array(0);
+/** W as a DataView (multi-byte stores). */
+let D: DataView = new DataView(W.buffer);
 let Q = 0;
 /** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
 const RESERVE = 123;
@@ -33,7 +37,7 @@ const EM12 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 function d623(): ExiObject {
   let s = 0, c = 0, i = 0, x = 0, y = 0;
   sp: {
-    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
     if ((x & -947453952) !== 0) break sp;
     const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
     const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
@@ -42,11 +46,11 @@ function d623(): ExiObject {
       if ((x & 96) !== 0) break sp;
       P += 27;
     } else {
-      P += 25; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10;
+      P += 25; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
       if ((c & 515) === 0) y = (y & 127) + ((c >>> 2) << 7);
       else if (c < 512) { P -= 35; break sp; }
       else {
-        y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10;
+        y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
         if ((c & 515) !== 0) { P -= 43; break sp; }
         y += (c >>> 2) << 14;
       }
@@ -54,19 +58,19 @@ function d623(): ExiObject {
     return { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y };
   }
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 196) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1;
+  x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 196) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 68) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 68) !== 0) throw BAIL; y = (x >>> 3) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 10) throw BAIL; o.Unit = EN10[y]!; c = x & 1; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 10) throw BAIL; o.Unit = EN10[y]!; c = x & 1; s = 2; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -79,25 +83,25 @@ function d623(): ExiObject {
 }
 
 function d663(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2;
+  c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2498) !== 0) throw BAIL; y = (x >>> 9) & 3; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if ((x & 2498) !== 0) throw BAIL; y = (x >>> 9) & 3; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -112,7 +116,7 @@ function d663(): ExiObject {
 function d730(): ExiObject {
   let s = 0, c = 0, i = 0, x = 0, y = 0;
   sp: {
-    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
     if ((x & -554234365) !== 0) break sp;
     const f0 = (x >>> 29) & 1; 
     const f1 = (x >>> 24) & 1; 
@@ -123,29 +127,29 @@ function d730(): ExiObject {
     return { EVReady: f0, EVCabinConditioning: f1, EVRESSConditioning: f2, EVErrorCode: EN6[f3]!, EVRESSSOC: f4 };
   }
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 52) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1;
+  x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 52) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVReady = y; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVCabinConditioning = y; c = x & 3; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.EVCabinConditioning = y; c = x & 3; s = 2; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      else if (c === 2) { x = (R.getUint32(P >> 3) >>> (15 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVRESSConditioning = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (15 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (15 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 5; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -158,16 +162,16 @@ function d730(): ExiObject {
 }
 
 function d796(): ExiObject {
-  let s = 0, c = 0, i = 0;
+  let s = 0, c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.Header = d3792(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { o.Header = d3792(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.Body = d823(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.Body = d823(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -180,18 +184,18 @@ function d796(): ExiObject {
 }
 
 function d823(): ExiObject {
-  let s = 0, c = 0, i = 0;
+  let s = 0, c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
+  c = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
-      if (c === 0) { o.BodyElement = d3783(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 9) { o.ChargingStatusReq = d2662(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 10) { o.ChargingStatusRes = d2578(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 13) { o.CurrentDemandReq = d2361(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 14) { o.CurrentDemandRes = d2238(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 19) { o.PowerDeliveryReq = d1785(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 20) { o.PowerDeliveryRes = d1696(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { o.BodyElement = d3783(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 9) { o.ChargingStatusReq = d2662(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 10) { o.ChargingStatusRes = d2578(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 13) { o.CurrentDemandReq = d2361(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 14) { o.CurrentDemandRes = d2238(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 19) { o.PowerDeliveryReq = d1785(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 20) { o.PowerDeliveryRes = d1696(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 35) break out;
       else throw BAIL;
     }
@@ -205,18 +209,18 @@ function d823(): ExiObject {
 }
 
 function d1696(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
+  x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.AC_EVSEStatus = d1740(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 1) { o.DC_EVSEStatus = d663(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 2) { o.EVSEStatus = d1731(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      else if (c === 1) { o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      else if (c === 2) { o.EVSEStatus = d1731(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -229,9 +233,9 @@ function d1696(): ExiObject {
 }
 
 function d1731(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -243,24 +247,24 @@ function d1731(): ExiObject {
 }
 
 function d1740(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 442) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2;
+  x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 442) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -273,23 +277,23 @@ function d1740(): ExiObject {
 }
 
 function d1785(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 104) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1;
+  x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 104) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.ReadyToChargeState = y; c = x & 7; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1833(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
-      else if (c === 2) { o.EVPowerDeliveryParameter = d1824(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1833(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      else if (c === 2) { o.EVPowerDeliveryParameter = d1824(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.DC_EVPowerDeliveryParameter = d1833(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
-      else if (c === 1) { o.EVPowerDeliveryParameter = d1824(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 0) { o.DC_EVPowerDeliveryParameter = d1833(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      else if (c === 1) { o.EVPowerDeliveryParameter = d1824(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else if (c === 2) break out;
       else throw BAIL;
     }
@@ -303,9 +307,9 @@ function d1785(): ExiObject {
 }
 
 function d1824(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -317,21 +321,21 @@ function d1824(): ExiObject {
 }
 
 function d1833(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d730(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
+      if (c === 0) { o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -344,37 +348,37 @@ function d1833(): ExiObject {
 }
 
 function d2126(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.MeterReading = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { o.MeterReading = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 2) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 3) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 4) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 2) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -388,53 +392,53 @@ function d2126(): ExiObject {
 }
 
 function d2238(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
+  x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.DC_EVSEStatus = d663(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVSEPresentVoltage = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 0) { o.EVSEPresentVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEPresentCurrent = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 0) { o.EVSEPresentCurrent = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (10 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (18 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.EVSEMaximumVoltageLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.EVSEMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 2) { o.EVSEMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.EVSEMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
+      else if (c === 1) { o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
+      else if (c === 2) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.EVSEMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 1) { o.EVSEMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
+      else if (c === 1) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVSEMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -448,61 +452,61 @@ function d2238(): ExiObject {
 }
 
 function d2361(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d730(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.EVTargetCurrent = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      if (c === 0) { o.EVTargetCurrent = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVMaximumVoltageLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
-      else if (c === 1) { o.EVMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 2) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
+      else if (c === 1) { o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 2) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 3) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 4) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVMaximumCurrentLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 1) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 3) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.EVMaximumPowerLimit = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.RemainingTimeToFullSoC = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.RemainingTimeToBulkSoC = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 2) { o.EVTargetVoltage = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.RemainingTimeToFullSoC = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
+      else if (c === 1) { o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
+      else if (c === 2) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.RemainingTimeToBulkSoC = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 1) { o.EVTargetVoltage = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
+      else if (c === 1) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVTargetVoltage = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -515,39 +519,39 @@ function d2361(): ExiObject {
 }
 
 function d2578(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
+  x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.SAScheduleTupleID = (x & 2048) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.SAScheduleTupleID = (x & 2048) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEMaxCurrent = d623(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.MeterInfo = d2126(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      if (c === 0) { o.EVSEMaxCurrent = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 1) { o.MeterInfo = d2126(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.MeterInfo = d2126(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      if (c === 0) { o.MeterInfo = d2126(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { o.AC_EVSEStatus = d1740(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -560,9 +564,9 @@ function d2578(): ExiObject {
 }
 
 function d2662(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -574,9 +578,9 @@ function d2662(): ExiObject {
 }
 
 function d3783(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -588,16 +592,16 @@ function d3783(): ExiObject {
 }
 
 function d3792(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, x = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.Notification = d5419(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
+      if (c === 0) { o.Notification = d5419(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
       else if (c === 2) break out;
       else throw BAIL;
     }
@@ -615,16 +619,16 @@ function d3792(): ExiObject {
 }
 
 function d5419(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1;
+  x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN12[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -652,11 +656,11 @@ function e623(ov: ExiValue): void {
     x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
     a = x < 0 ? -x - 1 : x;
     if (a < 128) {
-      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] = y >>> (16 + z); W[i + 2] = y >>> (8 + z); W[i + 3] = y >>> z; W[i + 4] = y << (8 - z); Q += 27;
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
     } else {
-      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 25;
-      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; }
-      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; }
+      i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
     }
     return;
   }
@@ -667,11 +671,11 @@ function e623(ov: ExiValue): void {
     }
     if (s === 1) {
       if ((v = o.Unit) !== undefined) { x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 2; }
-      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      else if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -689,7 +693,7 @@ function e663(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; u += 2; s = 2; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; u += 2; s = 2; }
       else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 2; }
       else throw BAIL;
     }
@@ -698,7 +702,7 @@ function e663(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -730,7 +734,7 @@ function e730(ov: ExiValue): void {
     x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
     if ((v = o.EVRESSSOC) === undefined) break sp;
     x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f4 = x;
-    i = Q >> 3; y = ((f0 << 29) | (f1 << 24) | (f2 << 19) | (f3 << 12) | (f4 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); W[i + 1] = y >>> (16 + z); W[i + 2] = y >>> (8 + z); W[i + 3] = y >>> z; W[i + 4] = y << (8 - z); Q += 32;
+    i = Q >> 3; y = ((f0 << 29) | (f1 << 24) | (f2 << 19) | (f3 << 12) | (f4 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 32;
     return;
   }
   out: {
@@ -740,21 +744,21 @@ function e730(ov: ExiValue): void {
     }
     if (s === 1) {
       if ((v = o.EVCabinConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 2; }
-      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 1048576 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22; u += 3; s = 5; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 131072 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; u += 2; s = 5; }
+      else if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 1048576 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 131072 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22; u += 3; s = 5; }
-      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 65536 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; u += 2; s = 5; }
+      if ((v = o.EVRESSConditioning) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 22; u += 3; s = 5; }
+      else if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 65536 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 17; u += 2; s = 5; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 17; u += 2; s = 5; }
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 1; s = 5; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 1; s = 5; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -864,7 +868,7 @@ function e1740(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -962,23 +966,23 @@ function e2126(ov: ExiValue): void {
     if (s === 1) {
       if ((v = o.MeterReading) !== undefined) { Q += 3; e623(v); u++; s = 2; }
       else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 5) {
@@ -1012,7 +1016,7 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 3; s = 7; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -1064,14 +1068,14 @@ function e2361(ov: ExiValue): void {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 3; }
       else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e623(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
@@ -1128,7 +1132,7 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1237,12 +1241,13 @@ function e5419(ov: ExiValue): void {
 
 /** Decodes a hot message, or throws BAIL. */
 function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
-  B = bytes;
+  beginRead(bytes, limits);
+  B = RB;
+  R = RD;
   P = 0;
   E = bytes.length * 8;
-  beginRead(bytes, limits);
-  let i = 0, x = 0;
-  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (9 - (P & 7))) & 32767; P += 15;
+  let x = 0;
+  x = (R.getUint32(P >> 3) >>> (17 - (P & 7))) & 32767; P += 15;
   if (x !== 16461) throw BAIL;
   const doc: ExiObject = {};
   doc.V2G_Message = d796();
@@ -1254,13 +1259,13 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
 function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
   W = w.buf;
   Q = 0;
-  beginWrite(W, limits, RESERVE);
+  D = beginWrite(W, limits, RESERVE);
   try {
     if (W.length < RESERVE + 64) throw BAIL;
     const v = doc.V2G_Message;
     if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
     let i = 0, y = 0;
-    i = Q >> 3; y = (16461) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 15;
+    i = Q >> 3; y = (16461) << (9 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 15;
     e796(v);
     w.pos = Q;
     return true;

@@ -4,13 +4,17 @@
 /* eslint-disable */
 import type { BitWriter } from "../bits.js";
 import type { ExiLimits, ExiObject, ExiValue } from "../codec.js";
-import { BAIL, beginRead, beginWrite, em, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
+import { BAIL, beginRead, beginWrite, em, RB, RD, RP, rhex, rstr, ru, ruc, whex, wstr, wu } from "../fast-runtime.js";
 import type { ExiFast } from "../grammar.js";
 
+/** The stream (the runtime's zero-padded copy) and the same bytes as a DataView. */
 let B: Uint8Array = new Uint8Array(0);
+let R: DataView = new DataView(B.buffer);
 let P = 0;
 let E = 0;
 let W: Uint8Array = new Uint8Array(0);
+/** W as a DataView (multi-byte stores). */
+let D: DataView = new DataView(W.buffer);
 let Q = 0;
 /** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
 const RESERVE = 158;
@@ -35,7 +39,7 @@ const EM13 = em(["ParsingError","NoTLSRootCertificatAvailable","UnknownError"]);
 function d619(): ExiObject {
   let s = 0, c = 0, i = 0, x = 0, y = 0;
   sp: {
-    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
     if ((x & -954466304) !== 0) break sp;
     const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
     const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
@@ -44,11 +48,11 @@ function d619(): ExiObject {
       if ((x & 384) !== 0) break sp;
       P += 25;
     } else {
-      P += 23; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10;
+      P += 23; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
       if ((c & 515) === 0) y = (y & 127) + ((c >>> 2) << 7);
       else if (c < 512) { P -= 33; break sp; }
       else {
-        y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; i = P >> 3; c = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10;
+        y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
         if ((c & 515) !== 0) { P -= 41; break sp; }
         y += (c >>> 2) << 14;
       }
@@ -56,18 +60,18 @@ function d619(): ExiObject {
     return { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y };
   }
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 6370) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2;
+  x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if ((x & 6370) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2274) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if ((x & 2274) !== 0) throw BAIL; y = (x >>> 8) & 7; if (y > 6) throw BAIL; o.Multiplier = y + -3; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 34) !== 0) throw BAIL; y = (x >>> 2) & 7; if (y >= 7) throw BAIL; o.Unit = EN11[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.Value = (x & 1024) !== 0 ? -y - 1 : y; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -80,25 +84,25 @@ function d619(): ExiObject {
 }
 
 function d655(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 3; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 3; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4546) !== 0) throw BAIL; y = (x >>> 9) & 7; if (y >= 5) throw BAIL; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if ((x & 4546) !== 0) throw BAIL; y = (x >>> 9) & 7; if (y >= 5) throw BAIL; o.EVSEIsolationStatus = EN4[y]!; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 66) !== 0) throw BAIL; y = (x >>> 2) & 15; if (y >= 12) throw BAIL; o.EVSEStatusCode = EN5[y]!; c = x & 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -113,7 +117,7 @@ function d655(): ExiObject {
 function d722(): ExiObject {
   let s = 0, c = 0, i = 0, x = 0, y = 0;
   sp: {
-    i = P >> 3; y = P & 7; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) << y) | (B[i + 4]! >>> (8 - y));
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
     if ((x & -600306688) !== 0) break sp;
     const f0 = (x >>> 29) & 1; 
     const f1 = (x >>> 22) & 15; if (f1 >= 12) throw BAIL; 
@@ -122,18 +126,18 @@ function d722(): ExiObject {
     return { EVReady: f0, EVErrorCode: EN6[f1]!, EVRESSSOC: f2 };
   }
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (10 - (P & 7))) & 4194303; P += 22; if ((x & 3608066) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3;
+  x = (R.getUint32(P >> 3) >>> (10 - (P & 7))) & 4194303; P += 22; if ((x & 3608066) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (11 - (P & 7))) & 2097151; P += 21; if ((x & 1510914) !== 0) throw BAIL; y = (x >>> 19) & 1; o.EVReady = y; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (7 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (15 - (P & 7))) & 131071; P += 17; if ((x & 69122) !== 0) throw BAIL; y = (x >>> 12) & 15; if (y >= 12) throw BAIL; o.EVErrorCode = EN6[y]!; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 514) !== 0) throw BAIL; y = (x >>> 2) & 127; if (y > 100) throw BAIL; o.EVRESSSOC = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -146,16 +150,16 @@ function d722(): ExiObject {
 }
 
 function d758(): ExiObject {
-  let s = 0, c = 0, i = 0;
+  let s = 0, c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.Header = d4130(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { o.Header = d4130(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.Body = d785(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.Body = d785(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -168,18 +172,18 @@ function d758(): ExiObject {
 }
 
 function d785(): ExiObject {
-  let s = 0, c = 0, i = 0;
+  let s = 0, c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6;
+  c = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6;
   out: {
     {
-      if (c === 2) { o.BodyElement = d4055(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 11) { o.ChargingStatusReq = d2772(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 12) { o.ChargingStatusRes = d2676(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 13) { o.CurrentDemandReq = d2525(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 14) { o.CurrentDemandRes = d2354(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 21) { o.PowerDeliveryReq = d1742(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 22) { o.PowerDeliveryRes = d1644(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 2) { o.BodyElement = d4055(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 11) { o.ChargingStatusReq = d2772(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 12) { o.ChargingStatusRes = d2676(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 13) { o.CurrentDemandReq = d2525(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 14) { o.CurrentDemandRes = d2354(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 21) { o.PowerDeliveryReq = d1742(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 22) { o.PowerDeliveryRes = d1644(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 35) break out;
       else throw BAIL;
     }
@@ -193,18 +197,18 @@ function d785(): ExiObject {
 }
 
 function d1644(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
+  x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 260) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 1) { o.DC_EVSEStatus = d655(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 2) { o.EVSEStatus = d1679(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      else if (c === 1) { o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      else if (c === 2) { o.EVSEStatus = d1679(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -217,16 +221,16 @@ function d1644(): ExiObject {
 }
 
 function d1679(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 18) !== 0) throw BAIL; y = (x >>> 2) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; c = x & 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -239,20 +243,20 @@ function d1679(): ExiObject {
 }
 
 function d1706(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (13 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11; if (x >= 1024) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.NotificationMaxDelay = y; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 314) !== 0) throw BAIL; y = (x >>> 6) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 314) !== 0) throw BAIL; y = (x >>> 6) & 3; if (y >= 3) throw BAIL; o.EVSENotification = EN0[y]!; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -265,27 +269,27 @@ function d1706(): ExiObject {
 }
 
 function d1742(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (13 - (P & 7))) & 524287; P += 19; if ((x & 421896) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2;
+  x = (R.getUint32(P >> 3) >>> (13 - (P & 7))) & 524287; P += 19; if ((x & 421896) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 24) | (B[i + 1]! << 16) | (B[i + 2]! << 8) | B[i + 3]!) >>> (14 - (P & 7))) & 262143; P += 18; if ((x & 159752) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (14 - (P & 7))) & 262143; P += 18; if ((x & 159752) !== 0) throw BAIL; y = (x >>> 15) & 3; if (y >= 3) throw BAIL; o.ChargeProgress = EN8[y]!; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1799(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
-      else if (c === 2) { o.EVPowerDeliveryParameter = d1790(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 1) { o.DC_EVPowerDeliveryParameter = d1799(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      else if (c === 2) { o.EVPowerDeliveryParameter = d1790(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.DC_EVPowerDeliveryParameter = d1799(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
-      else if (c === 1) { o.EVPowerDeliveryParameter = d1790(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 0) { o.DC_EVPowerDeliveryParameter = d1799(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      else if (c === 1) { o.EVPowerDeliveryParameter = d1790(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else if (c === 2) break out;
       else throw BAIL;
     }
@@ -299,9 +303,9 @@ function d1742(): ExiObject {
 }
 
 function d1790(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -313,21 +317,21 @@ function d1790(): ExiObject {
 }
 
 function d1799(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d722(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
+      if (c === 0) { o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 186) !== 0) throw BAIL; y = (x >>> 6) & 1; o.BulkChargingComplete = y; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ChargingComplete = y; c = x & 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -340,37 +344,37 @@ function d1799(): ExiObject {
 }
 
 function d2242(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.MeterID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 4) & 255; if (y < 128) { if ((x & 8) !== 0) throw BAIL; c = x & 7; } else { P -= 4; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; } o.MeterReading = y; s = 2; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 4) & 255; if (y < 128) { if ((x & 8) !== 0) throw BAIL; c = x & 7; } else { P -= 4; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if (c >>> 3 !== 0) throw BAIL; c &= 7; } o.MeterReading = y; s = 2; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 2) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 3) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 4) break out;
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 2) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
+      else if (c === 1) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -384,72 +388,72 @@ function d2242(): ExiObject {
 }
 
 function d2354(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
+  x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.DC_EVSEStatus = d655(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVSEPresentVoltage = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 0) { o.EVSEPresentVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEPresentCurrent = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 0) { o.EVSEPresentCurrent = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (10 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (18 - (P & 7))) & 16383; P += 14; if ((x & 12008) !== 0) throw BAIL; y = (x >>> 12) & 1; o.EVSECurrentLimitAchieved = y; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (14 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 744) !== 0) throw BAIL; y = (x >>> 8) & 1; o.EVSEVoltageLimitAchieved = y; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 40) !== 0) throw BAIL; y = (x >>> 4) & 1; o.EVSEPowerLimitAchieved = y; c = x & 7; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.EVSEMaximumVoltageLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.EVSEMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 2) { o.EVSEMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
+      if (c === 0) { o.EVSEMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
+      else if (c === 1) { o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
+      else if (c === 2) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      else if (c === 3) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.EVSEMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 1) { o.EVSEMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
+      if (c === 0) { o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
+      else if (c === 1) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVSEMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
+      if (c === 0) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 10) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 11) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (12 - (P & 7))) & 4095; P += 12; if ((x & 2052) !== 0) throw BAIL; y = (x >>> 3) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 3; s = 12; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if ((x & 2052) !== 0) throw BAIL; y = (x >>> 3) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 3; s = 12; }
       else throw BAIL;
     }
     if (s === 12) {
-      if (c === 0) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 13; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
+      if (c === 0) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 13; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 13) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 14; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -463,61 +467,61 @@ function d2354(): ExiObject {
 }
 
 function d2525(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d722(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.EVTargetCurrent = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      if (c === 0) { o.EVTargetCurrent = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVMaximumVoltageLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
-      else if (c === 1) { o.EVMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 2) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 4) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
+      else if (c === 1) { o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 2) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 3) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 4) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVMaximumCurrentLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 3) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 1) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 3) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.EVMaximumPowerLimit = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.RemainingTimeToFullSoC = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.RemainingTimeToBulkSoC = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 2) { o.EVTargetVoltage = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.RemainingTimeToFullSoC = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
+      else if (c === 1) { o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
+      else if (c === 2) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.RemainingTimeToBulkSoC = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 1) { o.EVTargetVoltage = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
+      else if (c === 1) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVTargetVoltage = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -530,42 +534,42 @@ function d2525(): ExiObject {
 }
 
 function d2676(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
+  x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (8 - (P & 7))) & 255; P += 8; if ((x & 130) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (11 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 3; }
+      if (c === 0) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if ((x & 4104) !== 0) throw BAIL; y = (x >>> 4) & 255; if (y > 254) throw BAIL; o.SAScheduleTupleID = y + 1; c = x & 7; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEMaxCurrent = d619(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 2) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 3) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { o.EVSEMaxCurrent = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      else if (c === 1) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 2) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      else if (c === 3) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.MeterInfo = d2242(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
-      else if (c === 1) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 2) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      else if (c === 2) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 1) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
+      else if (c === 1) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { o.AC_EVSEStatus = d1706(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -578,9 +582,9 @@ function d2676(): ExiObject {
 }
 
 function d2772(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -592,9 +596,9 @@ function d2772(): ExiObject {
 }
 
 function d4055(): ExiObject {
-  let c = 0, i = 0;
+  let c = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
       if (c === 0) break out;
@@ -606,16 +610,16 @@ function d4055(): ExiObject {
 }
 
 function d4130(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0;
+  let s = 0, c = 0, x = 0;
   const o: ExiObject = {};
-  i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1;
+  c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SessionID = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.Notification = d5757(); i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
+      if (c === 0) { o.Notification = d5757(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 2; }
       else if (c === 2) break out;
       else throw BAIL;
     }
@@ -633,16 +637,16 @@ function d4130(): ExiObject {
 }
 
 function d5757(): ExiObject {
-  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  let s = 0, c = 0, x = 0, y = 0;
   const o: ExiObject = {};
-  i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1;
+  x = (R.getUint16(P >> 3) >>> (9 - (P & 7))) & 127; P += 7; if ((x & 100) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1;
   out: {
     if (s === 0) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (10 - (P & 7))) & 63; P += 6; if ((x & 36) !== 0) throw BAIL; y = (x >>> 3) & 3; if (y >= 3) throw BAIL; o.FaultCode = EN13[y]!; c = x & 3; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { i = P >> 3; x = (((B[i]! << 8) | B[i + 1]!) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(P); P = RP; i = P >> 3; c = (((B[i]! << 8) | B[i + 1]!) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
+      if (c === 0) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.FaultMsg = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 2; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -670,17 +674,17 @@ function e619(ov: ExiValue): void {
     x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
     a = x < 0 ? -x - 1 : x;
     if (a < 128) {
-      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 25;
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
     } else {
-      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (9 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 23;
-      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; }
-      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 18; }
+      i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+      if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+      else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
     }
     return;
   }
   out: {
     {
-      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 2; s = 2; }
+      if ((v = o.Multiplier) !== undefined) { x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; a = 0 | (x << 7); if ((v = o.Unit) === undefined) throw BAIL; x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -688,7 +692,7 @@ function e619(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
+      if ((v = o.Value) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -706,7 +710,7 @@ function e655(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -714,7 +718,7 @@ function e655(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; u += 2; s = 4; }
+      if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; u += 2; s = 4; }
       else if ((v = o.EVSEStatusCode) !== undefined) { x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 64 | (x << 1); i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 1; s = 4; }
       else throw BAIL;
     }
@@ -743,20 +747,20 @@ function e722(ov: ExiValue): void {
     x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
     if ((v = o.EVRESSSOC) === undefined) break sp;
     x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f2 = x;
-    i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 22;
+    i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 22;
     return;
   }
   out: {
     {
-      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; W[i + 1] = y >>> 16; W[i + 2] = y >>> 8; W[i + 3] = y; Q += 21; u += 3; s = 3; }
+      if ((v = o.EVReady) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 18); if ((v = o.EVErrorCode) === undefined) throw BAIL; x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 11; if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 21; u += 3; s = 3; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 17; u += 2; s = 3; }
+      if ((v = o.EVErrorCode) !== undefined) { x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 11); if ((v = o.EVRESSSOC) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 17; u += 2; s = 3; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 1; s = 3; }
+      if ((v = o.EVRESSSOC) !== undefined) { x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -844,7 +848,7 @@ function e1679(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -866,7 +870,7 @@ function e1706(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
+      if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -892,11 +896,11 @@ function e1742(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 12); if ((v = o.SAScheduleTupleID) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 16; u += 2; s = 2; }
+      if ((v = o.ChargeProgress) !== undefined) { x = typeof v === "string" ? EM8[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 12); if ((v = o.SAScheduleTupleID) === undefined) throw BAIL; x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 16; u += 2; s = 2; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 2; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; u += 1; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -970,25 +974,25 @@ function e2242(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.MeterReading) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { Q += 4; Q = wu(Q, x) + 1; } u++; s = 2; }
+      if ((v = o.MeterReading) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { Q += 4; Q = wu(Q, x) + 1; } u++; s = 2; }
       else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 2) {
       if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
-      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 3) {
-      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
-      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
+      else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (2048 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (4 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 4) {
-      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
+      if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (0 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; } else { i = Q >> 3; y = (0 | (x < 0 ? 1 : 0)) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 5) {
@@ -1022,7 +1026,7 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 12; u += 3; s = 7; }
+      if ((v = o.EVSECurrentLimitAchieved) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 9); if ((v = o.EVSEVoltageLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 5; if ((v = o.EVSEPowerLimitAchieved) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (12 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 12; u += 3; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
@@ -1056,7 +1060,7 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 11) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 12; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; u += 1; s = 12; }
       else throw BAIL;
     }
     if (s === 12) {
@@ -1094,14 +1098,14 @@ function e2525(ov: ExiValue): void {
       if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 3; }
       else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
       if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e619(v); u++; s = 4; }
       else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
-      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 10; u += 2; s = 7; }
+      else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
@@ -1158,7 +1162,7 @@ function e2676(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 11; u += 1; s = 3; }
+      if ((v = o.SAScheduleTupleID) !== undefined) { x = v as number; if ((x | 0) !== x || x < 1 || x > 255) throw BAIL; x -= 1; a = 0 | (x << 1); i = Q >> 3; y = (a) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; u += 1; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
@@ -1270,12 +1274,13 @@ function e5757(ov: ExiValue): void {
 
 /** Decodes a hot message, or throws BAIL. */
 function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
-  B = bytes;
+  beginRead(bytes, limits);
+  B = RB;
+  R = RD;
   P = 0;
   E = bytes.length * 8;
-  beginRead(bytes, limits);
-  let i = 0, x = 0;
-  i = P >> 3; x = (((B[i]! << 16) | (B[i + 1]! << 8) | B[i + 2]!) >>> (9 - (P & 7))) & 32767; P += 15;
+  let x = 0;
+  x = (R.getUint32(P >> 3) >>> (17 - (P & 7))) & 32767; P += 15;
   if (x !== 16460) throw BAIL;
   const doc: ExiObject = {};
   doc.V2G_Message = d758();
@@ -1287,13 +1292,13 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
 function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
   W = w.buf;
   Q = 0;
-  beginWrite(W, limits, RESERVE);
+  D = beginWrite(W, limits, RESERVE);
   try {
     if (W.length < RESERVE + 64) throw BAIL;
     const v = doc.V2G_Message;
     if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
     let i = 0, y = 0;
-    i = Q >> 3; y = (16460) << (9 - (Q & 7)); W[i] |= y >>> 16; W[i + 1] = y >>> 8; W[i + 2] = y; Q += 15;
+    i = Q >> 3; y = (16460) << (9 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 15;
     e758(v);
     w.pos = Q;
     return true;
