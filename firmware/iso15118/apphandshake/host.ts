@@ -8,7 +8,7 @@
  *
  * Hooking it up: `secc.events.channel = (ch) => host.attach(ch)`.
  */
-import { ExiError, decodeExi, encodeExi, type ExiDocument } from "../exi/index.js";
+import { ExiError, decodeExi, encodeExi, encodeExiView, type ExiDocument } from "../exi/index.js";
 import type { ChannelCloseReason, V2gChannel } from "../secc/channel.js";
 import { PAYLOAD_EXI } from "../v2gtp/header.js";
 import { negotiateAppProtocol, type V2gProtocol } from "./handshake.js";
@@ -68,7 +68,8 @@ export class HlcSessionHost {
     let ended = false;
     const self = this;
     const finish = (r: StepResult) => {
-      const bytes = encodeExi(machine!.protocol, r.response as unknown as ExiDocument);
+      // a view of the encoder's buffer: send() copies it at once
+      const bytes = encodeExiView(machine!.protocol, r.response as unknown as ExiDocument);
       if (r.end !== null) ended = true; // before the send: the EV may close at once on a clean end
       ch.send(PAYLOAD_EXI, bytes);
       for (let i = 0; i < r.actions.length; i++) self.#apply(r.actions[i]!);

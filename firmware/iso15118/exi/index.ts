@@ -30,6 +30,16 @@ export function decodeExi(grammar: ExiGrammarId | ExiGrammar, bytes: Uint8Array,
   return d.decode(g, bytes);
 }
 
+/**
+ * Encodes a message into the shared encoder's buffer: the view is valid until the next encode (copy it, or hand it
+ * to something that copies at once, like V2gChannel.send). Saves encodeExi's copy (~140 units on XS). Throws ExiError.
+ */
+export function encodeExiView(grammar: ExiGrammarId | ExiGrammar, doc: ExiDocument): Uint8Array {
+  const g = typeof grammar === "string" ? GRAMMARS[grammar] : grammar;
+  if (!g) throw new RangeError(`unknown EXI grammar ${String(grammar)}`);
+  return (encoder ??= new ExiEncoder()).encodeView(g, doc);
+}
+
 /** Encodes a message (same JSON shape as decodeExi returns) into a new Uint8Array. Throws ExiError. */
 export function encodeExi(grammar: ExiGrammarId | ExiGrammar, doc: ExiDocument): Uint8Array {
   const g = typeof grammar === "string" ? GRAMMARS[grammar] : grammar;

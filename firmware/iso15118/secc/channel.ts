@@ -242,12 +242,15 @@ export class V2gChannel {
     }
   }
 
+  /** The sequence timer's callback, made once (not a new closure per response). */
+  readonly #sequenceExpired = (): void => {
+    this.#sequenceTimer = 0;
+    this.close("sequence_timeout");
+  };
+
   #armSequence(ms: number): void {
     this.#clearSequence();
-    this.#sequenceTimer = this.#d.timers.set(() => {
-      this.#sequenceTimer = 0;
-      this.close("sequence_timeout");
-    }, ms);
+    this.#sequenceTimer = this.#d.timers.set(this.#sequenceExpired, ms);
   }
 
   #clearSequence(): void {
