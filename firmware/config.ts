@@ -96,7 +96,7 @@ export const CONFIG_SCHEMA = {
   hlcEvseId: { type: "string", default: "", maxLength: 37, pattern: "^([A-Za-z0-9*]{7,37})?$", patternDoc: "7..37 letters, digits and * (e.g. DE*ABC*E123456) or empty", doc: "ISO 15118-2 EVSEID (empty: ZZ*000*E + chargePointId, letters and digits only)" },
   hlcDinEvseId: { type: "string", default: "", maxLength: 64, pattern: "^([0-9A-Fa-f]{2}){0,32}$", patternDoc: "hex, whole bytes, at most 32", doc: "DIN 70121 EVSEID, hexBinary (empty: the ISO EVSEID's ASCII bytes)" },
   hlcRenegotiateDeltaA: { type: "number", default: 1, min: 0, max: 80, doc: "ISO 15118-2: ask the EV to renegotiate when the charger's limit moved this far from its schedule, A (0: never)" },
-  dcConverterEfficiency: { type: "number", default: 0.95, min: 0.5, max: 1, doc: "DC charger: power module efficiency; the AC limit times this is the DC power offered" },
+  dcConverterEfficiency: { type: "number", default: 0.93, min: 0.5, max: 1, doc: "DC charger: power module efficiency, at or below the real one; the AC limit times this is the DC power offered (so the AC input, which the overdraw check measures, stays within the limit)" },
   dcTestCurrentA: { type: "number", default: 2, min: 0.1, max: 10, doc: "DC charger: current limit while the output charges to the isolation test voltage, A" },
   slacFallback: { type: "enum", default: "basic", values: ["basic", "retry"], doc: "after a failed SLAC session: basic (PWM) charging at once, or first slacSessionRetries new sessions" },
   slacSessionRetries: { type: "number", default: 1, min: 0, max: 10, integer: true, doc: "SLAC sessions restarted with slacFallback retry before basic charging" },

@@ -137,7 +137,8 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
       case "ev-limit":
         // Whole amps (rounded down): a DC EV's claim moves with its voltage every CurrentDemand; the arbiter (and
         // its log) should only see real changes.
-        if (safeStop === "" && a.amps >= 0 && a.amps < 1e6) arbiter.set("ev", Math.floor(a.amps), a.reason);
+        // On DC the session's AC-equivalent is of the DC power: the AC input the EV's maximum needs is that / eff.
+        if (safeStop === "" && a.amps >= 0 && a.amps < 1e6) arbiter.set("ev", Math.floor(dc !== null ? a.amps / eff : a.amps), a.reason);
         return;
       case "ev-soc":
         soc = a.soc;
