@@ -11,32 +11,7 @@ import { HlcSessionHost } from "../../firmware/iso15118/apphandshake/host.js";
 import type { EvseSnapshot, SessionAction } from "../../firmware/iso15118/apphandshake/types.js";
 import { V2gtpFramer, v2gtpMessage, PAYLOAD_EXI } from "../../firmware/iso15118/v2gtp/header.js";
 import { ScriptedEvcc, type ScriptedEvccOptions } from "../../simulator/evcc/messages/scripted.js";
-import { dcSnapshot, snapshot } from "./v2g-helpers.js";
-
-class VTimers {
-  now = 0;
-  #q: { id: number; at: number; fn: () => void }[] = [];
-  #id = 0;
-  set = (fn: (id: number) => void, ms: number): number => {
-    const id = ++this.#id;
-    this.#q.push({ id, at: this.now + ms, fn: () => fn(id) });
-    return id;
-  };
-  clear = (id: unknown): void => {
-    this.#q = this.#q.filter((e) => e.id !== id);
-  };
-  run(until: number): void {
-    for (;;) {
-      this.#q.sort((a, b) => a.at - b.at || a.id - b.id);
-      const e = this.#q[0];
-      if (!e || e.at > until) break;
-      this.#q.shift();
-      this.now = e.at;
-      e.fn();
-    }
-    this.now = until;
-  }
-}
+import { VTimers, dcSnapshot, snapshot } from "./v2g-helpers.js";
 
 interface Rig {
   t: VTimers;

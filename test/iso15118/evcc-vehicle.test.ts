@@ -15,32 +15,7 @@ import { V2gtpFramer, v2gtpMessage } from "../../firmware/iso15118/v2gtp/header.
 import { decodeExi } from "../../firmware/iso15118/exi/index.js";
 import { ScriptedEvcc, type ScriptedEvccOptions } from "../../simulator/evcc/messages/scripted.js";
 import { EvModel, type EvConfig } from "../../simulator/models/ev.js";
-import { dcSnapshot, snapshot } from "./v2g-helpers.js";
-
-class VTimers {
-  now = 0;
-  #q: { id: number; at: number; fn: () => void }[] = [];
-  #id = 0;
-  set = (fn: (id: number) => void, ms: number): number => {
-    const id = ++this.#id;
-    this.#q.push({ id, at: this.now + ms, fn: () => fn(id) });
-    return id;
-  };
-  clear = (id: unknown): void => {
-    this.#q = this.#q.filter((e) => e.id !== id);
-  };
-  run(until: number): void {
-    for (;;) {
-      this.#q.sort((a, b) => a.at - b.at || a.id - b.id);
-      const e = this.#q[0];
-      if (!e || e.at > until) break;
-      this.#q.shift();
-      this.now = e.at;
-      e.fn();
-    }
-    this.now = until;
-  }
-}
+import { VTimers, dcSnapshot, snapshot } from "./v2g-helpers.js";
 
 interface Rig {
   t: VTimers;

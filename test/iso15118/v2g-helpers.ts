@@ -121,3 +121,29 @@ export function machineAt(protocol: "din" | "iso2", kind: "ac" | "dc", name: str
   }
   return m;
 }
+
+/** Virtual timers for session tests without the simulator: run(until) fires what is due, in time then id order. */
+export class VTimers {
+  now = 0;
+  #q: { id: number; at: number; fn: () => void }[] = [];
+  #id = 0;
+  set = (fn: (id: number) => void, ms: number): number => {
+    const id = ++this.#id;
+    this.#q.push({ id, at: this.now + ms, fn: () => fn(id) });
+    return id;
+  };
+  clear = (id: unknown): void => {
+    this.#q = this.#q.filter((e) => e.id !== id);
+  };
+  run(until: number): void {
+    for (;;) {
+      this.#q.sort((a, b) => a.at - b.at || a.id - b.id);
+      const e = this.#q[0];
+      if (!e || e.at > until) break;
+      this.#q.shift();
+      this.now = e.at;
+      e.fn();
+    }
+    this.now = until;
+  }
+}
