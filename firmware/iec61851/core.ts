@@ -306,6 +306,12 @@ export class ChargingCore {
   private lastM0: 0 | 1 = 0;
   private lastM1: 0 | 1 = 0;
   private loadOpens = 0;
+  /**
+   * Steady charging (see steadyStep()): the last step ended charging in C with nothing pending, so the next one
+   * may take the fast path when its inputs say the same. steadyLimit is that step's i.limit.
+   */
+  private steady = false;
+  private steadyLimit = NaN;
 
   constructor(config: CoreConfig) {
     const err = validateCoreConfig(config);
@@ -336,6 +342,7 @@ export class ChargingCore {
   setHlc(on: boolean): void {
     if (typeof on !== "boolean") throw new TypeError("setHlc(on: boolean)");
     this.hlc = on;
+    this.steady = false;
   }
 
   get hlcMode(): boolean {
@@ -373,6 +380,7 @@ export class ChargingCore {
    * Returns true when no latched fault remains.
    */
   clearFault(): boolean {
+    this.steady = false;
     const weldStill = (this.c0 === 0 && this.lastM0 === 1) || (this.psEnabled && this.c1 === 0 && this.lastM1 === 1);
     if (!weldStill) this.fWeld = false;
     this.fContactor = false;
@@ -390,6 +398,8 @@ export class ChargingCore {
   }
 
   step(i: CoreInputs, out: CoreOutputs): CoreOutputs {
+    // Steady charging with the same inputs as before: the full step would change nothing (XS: ~1,200 -> ~200 units).
+    if (this.steady && this.steadyStep(i, out)) return out;
     // ---- time (monotonic; a non-finite or backwards value holds the last time)
     let now = i.now;
     if (!this.started) {
@@ -682,7 +692,70 @@ export class ChargingCore {
     out.cableAmps = cable;
     out.phasesActive = usePs ? (this.want3p ? 3 : 1) : board3p ? 3 : 1;
     out.openReason = this.openReason;
+
+    // The fast path's precondition for the next step (see steadyStep()).
+    this.steady =
+      status === "charging" &&
+      this.st === CLS_C &&
+      ready &&
+      !this.psEnabled &&
+      this.cand === CLS_C &&
+      this.candN >= debounce &&
+      this.excessAt !== this.excessAt &&
+      // PP confirmed: then pp = ppCand = ppMemoAmps (this step's reading), > 0 as the status is "charging".
+      (this.tethered || this.ppN >= debounce);
+    this.steadyLimit = i.limit;
     return out;
+  }
+
+  /**
+   * The fast path of step() (the control loop's steady state costs XS ~200 compute units instead of ~1,200).
+   * Precondition (this.steady, set by the last full step): it ended in status "charging" (contactor 0 closed, no
+   * fault, no stop under way, no phase switch), pilot C confirmed (cand C, candN >= debounce), `ready`, PP
+   * confirmed at a valid cable (ppCand = pp = the memo's amps > 0) or a tethered cable, no overdraw timer
+   * running, phase switching not configured. If this step's inputs keep every decision of the full step where it
+   * was — time not backwards, the pilot sample classifies C with PWM running (classifyPilot(high, low, true) ===
+   * CLS_C, written out), the same PP reading, RCM 0, mirror 0 closed, not hot, authorized, available, no stop
+   * requested, the same limit (so the same allowed current, duty and signalled current), the HLC energy allowed,
+   * no phase over signalled + tolerance — the full step would leave every field as it is except the time and the
+   * mirrors and write the same outputs: this does exactly that and returns true. Else it changes nothing and
+   * returns false (the full step runs). test/iec61851/fast-path.test.ts checks it against the full step.
+   */
+  private steadyStep(i: CoreInputs, out: CoreOutputs): boolean {
+    const now = i.now;
+    if (!(now >= this.lastNow) || now === Infinity) return false;
+    const high = i.pilotHigh;
+    const low = i.pilotLow;
+    if (!(high >= 5000 && high <= 7000 && low >= -13000 && low <= -11000)) return false;
+    if (i.rcm !== 0 || i.mirror0 === 0 || !(i.temperature < this.hotC)) return false;
+    if (i.authorized !== true || i.available !== true || i.stopRequested !== false || i.limit !== this.steadyLimit) return false;
+    if (this.hlc && i.hlcEnergy === false) return false;
+    if (!this.tethered && i.ppOhms !== this.ppMemoOhms) return false;
+    // Overdraw: maxI > signalled + tolerance in the full step, i.e. any phase above it (the bound is >= 0).
+    const cur = i.current;
+    if (cur) {
+      const bound = this.signalled + this.overTol;
+      // Three phases written out (XS: ~35 units less than the loop).
+      if (cur.length === 3) {
+        if (cur[0] > bound || cur[1] > bound || cur[2] > bound) return false;
+      } else {
+        for (let k = 0; k < cur.length; k++) if (cur[k] > bound) return false;
+      }
+    }
+    this.lastNow = now;
+    this.lastM0 = 1;
+    this.lastM1 = i.mirror1 === 0 ? 0 : 1;
+    out.duty = this.lastDuty;
+    out.contactor0 = 1;
+    out.contactor1 = this.c1;
+    out.state = "C";
+    out.status = "charging";
+    out.fault = "";
+    out.signalledAmps = this.signalled;
+    out.cableAmps = this.tethered ? 0 : this.pp;
+    out.phasesActive = i.phases === 3 ? 3 : 1;
+    out.openReason = this.openReason;
+    return true;
   }
 
   /** dutyForCurrent(allowed), memoized on the last value (and currentForDuty of it in memoSignal). */
