@@ -73,6 +73,11 @@ export interface Listener extends IoInstance {
   readonly port: number;
 }
 
+/**
+ * A UDP socket, after ECMA-419 embedded:io/socket/udp. `address` binds that address ("::" any IPv6, an IPv6
+ * link-local address with its zone, e.g. "fe80::1%plc0"); a socket bound to a unicast address receives no
+ * multicast (as in lwIP and Linux): a group member binds "::" (or nothing).
+ */
 export interface UDPOptions {
   port?: number;
   address?: string;
@@ -87,9 +92,19 @@ export interface UDPPacket {
 }
 
 export interface UDP extends IoInstance {
+  /** Sends one datagram; to a multicast address (with a zone: out of that interface) it goes to the group. */
   write(buffer: BufferLike, address: string, port: number): void;
   /** The next datagram, or undefined when none is queued. */
   read(): UDPPacket | undefined;
+  /**
+   * Joins a multicast group for this socket's port (ECMA-419 4th edition `add(multicastAddress)`; optional: a HAL
+   * without multicast has no add). An IPv6 group takes the interface as its zone: "ff02::1%plc0" (the ISO 15118
+   * SDP server: the all-nodes group on the PLC interface, zone = Ipv6Interface.name). Throws (RangeError) for an
+   * address that is not a multicast group, or (Error) when the join fails; the socket then still works for unicast.
+   */
+  add?(multicastAddress: string): void;
+  /** Leaves a group joined with add() (ECMA-419 `remove(multicastAddress)`); throws like add(). */
+  remove?(multicastAddress: string): void;
 }
 
 export interface WebSocketReadableInfo {
@@ -258,4 +273,20 @@ export interface NetworkInterfaces {
    * is taken as always connected; a board with an LTE modem fails over to the modem when it is down).
    */
   WiFi?: IoClass<LinkOptions, Link>;
+  /**
+   * The IPv6 interface on the PLC modem's link (ISO 15118 SDP and V2GTP), or null while it has none (optional: a
+   * HAL without it cannot tell; the SECC then uses its configured address). Asked again at every use: the
+   * link-local address appears once the interface is up.
+   */
+  plcInterface?(): Ipv6Interface | null;
+}
+
+/** An IPv6 network interface as the firmware needs it for link-local traffic. */
+export interface Ipv6Interface {
+  /** Interface name, the zone of its link-local addresses ("plc0" in "fe80::…%plc0"). */
+  name: string;
+  /** Numeric scope id (interface index), the zone in numeric form. */
+  scopeId: number;
+  /** Its IPv6 link-local address (fe80::/64, usually EUI-64 from the MAC) without zone; null while it has none. */
+  linkLocal: string | null;
 }

@@ -8,6 +8,8 @@
  *  - Each accepted connection is queued and announced with a posted onReadable(count); read() takes the oldest
  *    (undefined when none), to be wrapped with `new TCP({ from })` (simulator/net/tcp.ts). close() stops
  *    listening and drops the connections not read.
+ *  - A link-local address (fe80::/10, zone accepted) is an address of the simulated link (link-local.ts): the
+ *    listener binds ::1 for real, and clients reach it at its link-local address (or at ::1).
  *  - Pairing: a SimTCP client of the same network connecting to a loopback address and the port of a live
  *    listener is "paired" with the accepted socket (matched by the client's local port). Then:
  *      · the client's connect hold is released only after the listener has posted the accept and the client its
@@ -23,6 +25,7 @@ import net from "node:net";
 import type { Listener, ListenerOptions, ListenerSocket } from "../../hal/network.js";
 import type { Release } from "../scheduler.js";
 import { checkCallback, checkOptions, checkPort, checkString, toHalError, type FaultTarget, type NetContext } from "./common.js";
+import { isLinkLocal } from "./link-local.js";
 
 /** One direction of a paired connection: what the sender wrote (sizes and holds), what the receiver got so far. */
 export class Pipe {
@@ -139,8 +142,9 @@ function registry(ctx: NetContext): Map<number, ListenerEntry> {
   return r;
 }
 
+/** Loopback, or a link-local address of the simulated link (link-local.ts: its real sockets are on ::1). */
 function isLoopback(host: string): boolean {
-  return host === "::1" || host === "localhost" || host.startsWith("127.") || host === "::ffff:127.0.0.1";
+  return host === "::1" || host === "localhost" || host.startsWith("127.") || host === "::ffff:127.0.0.1" || (net.isIP(host) === 6 && isLinkLocal(host));
 }
 
 /** The listener a client of this network would reach (loopback host, a bound port), or undefined. */
@@ -217,7 +221,9 @@ export function listenerClass(ctx: NetContext): new (options: ListenerOptions) =
         this.#releaseBind();
       });
       server.on("connection", (socket: net.Socket) => this.#incoming(socket));
-      server.listen({ port: o.port as number, host: address, ipv6Only: address === "::" ? false : undefined });
+      // A link-local address (with or without zone) is an address of the simulated link: listen on ::1.
+      const host = isLinkLocal(address) && net.isIP(address) === 6 ? "::1" : address;
+      server.listen({ port: o.port as number, host, ipv6Only: address === "::" ? false : undefined });
     }
 
     get port(): number {

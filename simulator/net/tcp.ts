@@ -17,6 +17,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { TCP, TCPOptions } from "../../hal/network.js";
+import { isLinkLocal } from "./link-local.js";
 import { PairLink, acceptedOf, pairedListener, type Pipe, type PairEnd, type PairingClient } from "./listener.js";
 import {
   SimConnection,
@@ -188,7 +189,8 @@ export function tcpClass(ctx: NetContext): new (options: TCPOptions) => TCP {
       if (this.#started) return;
       this.#started = true;
       this.takeConnectHold();
-      const base = { host: this.#host, port: this.#port };
+      // A link-local address is one of the simulated link (link-local.ts): its listeners are on ::1.
+      const base = { host: net.isIP(this.#host) === 6 && isLinkLocal(this.#host) ? "::1" : this.#host, port: this.#port };
       const listener = pairedListener(this.ctx, this.#host, this.#port);
       const socket = this.#tls ? tls.connect({ ...base, ...this.#tls, rejectUnauthorized: true }) : net.connect(base);
       this.#socket = socket;
