@@ -341,46 +341,62 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     else L.splice(at, 1);
   };
   const litKey = (k: string): string => (IDENT.test(k) ? k : JSON.stringify(k));
-  const decSpec = (sp: Spec): string => {
+  /**
+   * The expected-path decode of a type. `at` undefined: the block in front of the type's own function (returns the
+   * object). Otherwise inlined into a parent's state block: the object goes to `at.dst`, and the parent's next
+   * event code (`at.wn` bits) is read with the last bits of the path into c, so the parent's own read after the
+   * child goes too (PhysicalValue on XS: ~240 -> ~120 units per value, see ../README.md). `break sp` leaves the
+   * block with P unchanged (the caller's fallback then reads the same bits the generic way).
+   */
+  const decSpec = (sp: Spec, at?: { dst: string; wn: number; ind: string }): string => {
     const L: string[] = [];
-    L.push(`  sp: {`);
-    L.push(`    ${rd32("x")}`);
-    L.push(`    if ((x & ${sp.zero | 0}) !== 0) break sp;`);
+    const I = at ? at.ind : "  ";
+    const wn = at ? at.wn : 0;
+    L.push(`${I}sp: {`);
+    L.push(`${I}  ${rd32("x")}`);
+    L.push(`${I}  if ((x & ${sp.zero | 0}) !== 0) break sp;`);
     const vals: string[] = [];
     sp.fields.forEach((f, k) => {
       const d = decFixed(f.p.arg, `f${k}`);
-      L.push(`    const f${k} = (x >>> ${32 - f.off - f.n}) & ${mask(f.n)}; ${d.check}`);
+      L.push(`${I}  const f${k} = (x >>> ${32 - f.off - f.n}) & ${mask(f.n)}; ${d.check}`);
       vals.push(`${litKey(g.names[f.p.q]!)}: ${d.value}`);
     });
     const it = sp.int;
+    // T: the bits read after the integer's last group: its EE, the type's EE, the parent's next code
+    const T = sp.tail + wn;
+    const nextCode = wn > 0 ? ` c &= ${mask(wn)};` : "";
     if (it) {
       const g1 = 32 - sp.pre - 8;
       const val = it.sign ? `(x & ${(1 << (32 - sp.pre)) | 0}) !== 0 ? -y - 1 : y` : "y";
-      L.push(`    y = (x >>> ${g1}) & 255;`);
-      L.push(`    if (y < 128) {`);
-      if (sp.pre + 8 + sp.tail <= 32) {
-        if (sp.tail) L.push(`      if ((x & ${mask(sp.tail) << (g1 - sp.tail)}) !== 0) break sp;`);
-        L.push(`      P += ${sp.pre + 8 + sp.tail};`);
+      L.push(`${I}  y = (x >>> ${g1}) & 255;`);
+      L.push(`${I}  if (y < 128) {`);
+      if (sp.pre + 8 + T <= 32) {
+        if (sp.tail) L.push(`${I}    if ((x & ${mask(sp.tail) << (g1 - sp.tail)}) !== 0) break sp;`);
+        if (wn > 0) L.push(`${I}    c = (x >>> ${g1 - T}) & ${mask(wn)};`);
+        L.push(`${I}    P += ${sp.pre + 8 + T};`);
       } else {
-        L.push(`      P += ${sp.pre + 8}; ${rd("c", sp.tail)} if (c !== 0) { P -= ${sp.pre + 8 + sp.tail}; break sp; }`);
+        L.push(`${I}    P += ${sp.pre + 8}; ${rd("c", T)} if (${wn > 0 ? `c >>> ${wn}` : "c"} !== 0) { P -= ${sp.pre + 8 + T}; break sp; }${nextCode}`);
       }
-      L.push(`    } else {`);
+      L.push(`${I}  } else {`);
       // second group and the tail in one read; a third group: one more read
-      const t = sp.tail;
-      const chk = (128 << t) | mask(t);
-      L.push(`      P += ${sp.pre + 8}; ${rd("c", 8 + t)}`);
-      L.push(`      if ((c & ${chk}) === 0) y = (y & 127) + ((c >>> ${t}) << 7);`);
-      L.push(`      else if (c < ${128 << t}) { P -= ${sp.pre + 16 + t}; break sp; }`);
-      L.push(`      else {`);
-      L.push(`        y = (y & 127) + (((c >>> ${t}) & 127) << 7); P -= ${t}; ${rd("c", 8 + t)}`);
-      L.push(`        if ((c & ${chk}) !== 0) { P -= ${sp.pre + 24 + t}; break sp; }`);
-      L.push(`        y += (c >>> ${t}) << 14;`);
-      L.push(`      }`);
-      L.push(`    }`);
+      const chk = (128 << T) | (mask(sp.tail) << wn);
+      L.push(`${I}    P += ${sp.pre + 8}; ${rd("c", 8 + T)}`);
+      L.push(`${I}    if ((c & ${chk}) === 0) { y = (y & 127) + ((c >>> ${T}) << 7);${nextCode} }`);
+      L.push(`${I}    else if (c < ${128 << T}) { P -= ${sp.pre + 16 + T}; break sp; }`);
+      L.push(`${I}    else {`);
+      L.push(`${I}      y = (y & 127) + (((c >>> ${T}) & 127) << 7); P -= ${T}; ${rd("c", 8 + T)}`);
+      L.push(`${I}      if ((c & ${chk}) !== 0) { P -= ${sp.pre + 24 + T}; break sp; }`);
+      L.push(`${I}      y += (c >>> ${T}) << 14;${nextCode}`);
+      L.push(`${I}    }`);
+      L.push(`${I}  }`);
       vals.push(`${litKey(g.names[it.p.q]!)}: ${val}`);
-    } else L.push(`    P += ${sp.pre};`);
-    L.push(`    return { ${vals.join(", ")} };`);
-    L.push(`  }`);
+    } else if (sp.pre + wn <= 32) {
+      if (wn > 0) L.push(`${I}  c = (x >>> ${32 - sp.pre - wn}) & ${mask(wn)};`);
+      L.push(`${I}  P += ${sp.pre + wn};`);
+    } else L.push(`${I}  P += ${sp.pre}; ${rd("c", wn)}`);
+    if (at) L.push(`${I}  ${at.dst} = { ${vals.join(", ")} }; break ok;`);
+    else L.push(`${I}  return { ${vals.join(", ")} };`);
+    L.push(`${I}}`);
     return L.join("\n");
   };
 
@@ -422,7 +438,13 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
         let body: string;
         if (p.kind === P_SE) {
           if (!supported(p.arg) || excluded(p.q)) body = "throw BAIL;";
-          else body = `${prop("o", key)} = d${p.arg}(); ${rd("c", wn)} ${to}`;
+          else {
+            const csp = specOf(p.arg);
+            const dst = prop("o", key);
+            // the child's expected path inline (its function stays the fallback)
+            if (csp) body = `ok: {\n${decSpec(csp, { dst, wn, ind: "        " })}\n        ${dst} = d${p.arg}(); ${rd("c", wn)}\n      } ${to}`;
+            else body = `${dst} = d${p.arg}(); ${rd("c", wn)} ${to}`;
+          }
         } else if (p.kind === P_SE_SIMPLE || p.kind === P_AT || p.kind === P_CH) {
           const dst = p.kind === P_CH ? prop("o", "CONTENT") : prop("o", key);
           const se = p.kind === P_SE_SIMPLE ? 1 : 0;
@@ -487,42 +509,57 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     return { conv: `x = typeof v === "${b ? "number" : "string"}" ? EM${a}[v as string] ?? -1 : -1; if (x < 0) throw BAIL;` };
   };
 
-  const encSpec = (sp: Spec): string => {
+  /**
+   * The expected-path encode of a type. `at` undefined: the block in front of the type's own function. Otherwise
+   * inlined into a parent's state block for the value in v: the parent's event code (`at.code`, `at.w` bits) goes
+   * into the path's first write. `break sp` leaves the block with nothing written (the caller's fallback writes
+   * the code and calls the function). Null when the code does not fit the first write.
+   */
+  const encSpec = (sp: Spec, at?: { w: number; code: number; ind: string }): string | null => {
     const L: string[] = [];
+    const I = at ? at.ind : "  ";
+    const o = at ? "r" : "o";
+    const w = at ? at.w : 0;
+    const pre = w + sp.pre;
+    if (sp.int ? pre + 8 > 32 : pre > 32) return null;
     const n = sp.fields.length + (sp.int ? 1 : 0);
-    L.push(`  sp: {`);
-    L.push(`    if (Object.keys(o).length !== ${n}) break sp;`);
+    L.push(`${I}sp: {`);
+    // Inline, the value's type is not tested first: a non-object has no such keys (and null throws: the caller of
+    // the fast path catches it, then the generic codec reports it), as the function's own test would bail.
+    if (at) L.push(`${I}  const r = v as ExiObject;`);
+    L.push(`${I}  if (Object.keys(${o}).length !== ${n}${at ? ` || Array.isArray(r)` : ""}) break sp;`);
     const parts: string[] = [];
+    if (at && at.code !== 0) parts.push(String((at.code * 2 ** sp.pre) | 0));
     sp.fields.forEach((f, k) => {
-      L.push(`    if ((v = ${prop("o", g.names[f.p.q]!)}) === undefined) break sp;`);
-      L.push(`    ${encFixed(f.p.arg).conv} const f${k} = x;`);
+      L.push(`${I}  if ((v = ${prop(o, g.names[f.p.q]!)}) === undefined) break sp;`);
+      L.push(`${I}  ${encFixed(f.p.arg).conv} const f${k} = x;`);
       parts.push(`(f${k} << ${sp.pre - f.off - f.n})`);
     });
     const it = sp.int;
     if (!it) {
-      L.push(`    ${wrAny(parts.join(" | ") || "0", sp.pre)}`);
+      L.push(`${I}  ${wrAny(parts.join(" | ") || "0", pre)}`);
     } else {
-      L.push(`    if ((v = ${prop("o", g.names[it.p.q]!)}) === undefined) break sp;`);
+      L.push(`${I}  if ((v = ${prop(o, g.names[it.p.q]!)}) === undefined) break sp;`);
       if (it.sign) {
-        L.push(`    x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;`);
-        L.push(`    a = x < 0 ? -x - 1 : x;`);
+        L.push(`${I}  x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;`);
+        L.push(`${I}  a = x < 0 ? -x - 1 : x;`);
         parts.push(`(x < 0 ? 1 : 0)`);
       } else {
-        L.push(`    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 2097152) break sp;`);
-        L.push(`    a = x;`);
+        L.push(`${I}  x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 2097152) break sp;`);
+        L.push(`${I}  a = x;`);
       }
       const head = parts.join(" | ") || "0";
-      L.push(`    if (a < 128) {`);
-      if (sp.pre + 8 + sp.tail <= 32) L.push(`      ${wrAny(`((${head}) << ${8 + sp.tail}) | (a << ${sp.tail})`, sp.pre + 8 + sp.tail)}`);
-      else L.push(`      ${wrAny(`((${head}) << 8) | a`, sp.pre + 8)} Q += ${sp.tail};`);
-      L.push(`    } else {`);
-      L.push(`      ${wrAny(`((${head}) << 8) | (a & 127) | 128`, sp.pre + 8)}`);
-      L.push(`      if (a < 16384) { ${wr(`(a >>> 7) << ${sp.tail}`, 8 + sp.tail)} }`);
-      L.push(`      else { ${wr(`((((a >>> 7) & 127) | 128) << ${8 + sp.tail}) | ((a >>> 14) << ${sp.tail})`, 16 + sp.tail)} }`);
-      L.push(`    }`);
+      L.push(`${I}  if (a < 128) {`);
+      if (pre + 8 + sp.tail <= 32) L.push(`${I}    ${wrAny(`((${head}) << ${8 + sp.tail}) | (a << ${sp.tail})`, pre + 8 + sp.tail)}`);
+      else L.push(`${I}    ${wrAny(`((${head}) << 8) | a`, pre + 8)} Q += ${sp.tail};`);
+      L.push(`${I}  } else {`);
+      L.push(`${I}    ${wrAny(`((${head}) << 8) | (a & 127) | 128`, pre + 8)}`);
+      L.push(`${I}    if (a < 16384) { ${wr(`(a >>> 7) << ${sp.tail}`, 8 + sp.tail)} }`);
+      L.push(`${I}    else { ${wr(`((((a >>> 7) & 127) | 128) << ${8 + sp.tail}) | ((a >>> 14) << ${sp.tail})`, 16 + sp.tail)} }`);
+      L.push(`${I}  }`);
     }
-    L.push(`    return;`);
-    L.push(`  }`);
+    L.push(`${I}  ${at ? "break ok;" : "return;"}`);
+    L.push(`${I}}`);
     return L.join("\n");
   };
   const encodeType = (tf: TypeFn): void => {
@@ -535,7 +572,7 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     L.push("");
     L.push(`  let v: ExiValue | undefined;`);
     const esp = specOf(tf.start);
-    if (esp) L.push(encSpec(esp));
+    if (esp) L.push(encSpec(esp)!);
     L.push(`  out: {`);
     tf.states.forEach((s, k) => {
       const ps = prods(s);
@@ -560,7 +597,15 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
         let body: string;
         if (p.kind === P_SE) {
           if (!supported(p.arg) || excluded(p.q)) body = "throw BAIL;";
-          else body = `${wr(String(p.code), w)} e${p.arg}(v); ${to}`;
+          else {
+            // the child's expected path inline, with this state's event code in its first write (its function stays
+            // the fallback)
+            const csp = specOf(p.arg);
+            const inl = csp ? encSpec(csp, { w, code: p.code, ind: "        " }) : null;
+            // (the inline block reuses v for the fields: the fallback reads the value again)
+            if (inl) body = `ok: {\n${inl}\n        ${wr(String(p.code), w)} e${p.arg}(${prop("o", key)});\n      } ${to}`;
+            else body = `${wr(String(p.code), w)} e${p.arg}(v); ${to}`;
+          }
         } else {
           const se = p.kind === P_SE_SIMPLE ? 1 : 0;
           const dk = g.dts[p.arg * 4]!;

@@ -47,7 +47,7 @@ function d623(): ExiObject {
       P += 27;
     } else {
       P += 25; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
-      if ((c & 515) === 0) y = (y & 127) + ((c >>> 2) << 7);
+      if ((c & 515) === 0) { y = (y & 127) + ((c >>> 2) << 7); }
       else if (c < 512) { P -= 35; break sp; }
       else {
         y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
@@ -321,12 +321,25 @@ function d1824(): ExiObject {
 }
 
 function d1833(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -554234365) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 24) & 1; 
+          const f2 = (x >>> 19) & 1; 
+          const f3 = (x >>> 12) & 15; if (f3 >= 12) throw BAIL; 
+          const f4 = (x >>> 2) & 127; if (f4 > 100) throw BAIL; 
+          P += 32; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+          o.DC_EVStatus = { EVReady: f0, EVCabinConditioning: f1, EVRESSConditioning: f2, EVErrorCode: EN6[f3]!, EVRESSSOC: f4 }; break ok;
+        }
+        o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -348,7 +361,7 @@ function d1833(): ExiObject {
 }
 
 function d2126(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -357,7 +370,31 @@ function d2126(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.MeterReading = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 2) & 7;
+            P += 30;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+            if ((c & 4120) === 0) { y = (y & 127) + ((c >>> 5) << 7); c &= 7; }
+            else if (c < 4096) { P -= 38; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 5) & 127) << 7); P -= 5; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+              if ((c & 4120) !== 0) { P -= 46; break sp; }
+              y += (c >>> 5) << 14; c &= 7;
+            }
+          }
+          o.MeterReading = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.MeterReading = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3;
+      } s = 2; }
       else if (c === 1) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.SigMeterReading = rhex(P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; s = 3; }
       else if (c === 2) { x = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13; if (x >= 4096) throw BAIL; y = (x >>> 3) & 255; if (y < 128) { if ((x & 4) !== 0) throw BAIL; c = x & 3; } else { P -= 3; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; if (c >>> 2 !== 0) throw BAIL; c &= 3; } o.MeterStatus = (x & 2048) !== 0 ? -y - 1 : y; s = 4; }
       else if (c === 3) { x = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12; if (x >= 2048) throw BAIL; y = (x >>> 2) & 255; if (y < 128) { if ((x & 2) !== 0) throw BAIL; c = x & 1; } else { P -= 2; y = ruc(y, P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; } o.TMeter = (x & 1024) !== 0 ? -y - 1 : y; s = 5; }
@@ -392,7 +429,7 @@ function d2126(): ExiObject {
 }
 
 function d2238(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
@@ -405,11 +442,59 @@ function d2238(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVSEPresentVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEPresentVoltage = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEPresentVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEPresentCurrent = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEPresentCurrent = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEPresentCurrent = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -425,20 +510,164 @@ function d2238(): ExiObject {
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.EVSEMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 2) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumVoltageLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 8; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 9; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 3) break out;
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 1) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 9; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 2) break out;
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 1) break out;
       else throw BAIL;
     }
@@ -452,35 +681,216 @@ function d2238(): ExiObject {
 }
 
 function d2361(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -554234365) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 24) & 1; 
+          const f2 = (x >>> 19) & 1; 
+          const f3 = (x >>> 12) & 15; if (f3 >= 12) throw BAIL; 
+          const f4 = (x >>> 2) & 127; if (f4 > 100) throw BAIL; 
+          P += 32; c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+          o.DC_EVStatus = { EVReady: f0, EVCabinConditioning: f1, EVRESSConditioning: f2, EVErrorCode: EN6[f3]!, EVRESSSOC: f4 }; break ok;
+        }
+        o.DC_EVStatus = d730(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.EVTargetCurrent = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 2) & 7;
+            P += 30;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+            if ((c & 4120) === 0) { y = (y & 127) + ((c >>> 5) << 7); c &= 7; }
+            else if (c < 4096) { P -= 38; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 5) & 127) << 7); P -= 5; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+              if ((c & 4120) !== 0) { P -= 46; break sp; }
+              y += (c >>> 5) << 14; c &= 7;
+            }
+          }
+          o.EVTargetCurrent = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetCurrent = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3;
+      } s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
-      else if (c === 1) { o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 2) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 2) & 7;
+            P += 30;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+            if ((c & 4120) === 0) { y = (y & 127) + ((c >>> 5) << 7); c &= 7; }
+            else if (c < 4096) { P -= 38; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 5) & 127) << 7); P -= 5; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+              if ((c & 4120) !== 0) { P -= 46; break sp; }
+              y += (c >>> 5) << 14; c &= 7;
+            }
+          }
+          o.EVMaximumVoltageLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumVoltageLimit = d623(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3;
+      } s = 3; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 3) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 4) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumCurrentLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 3) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 1) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
@@ -495,18 +905,162 @@ function d2361(): ExiObject {
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.RemainingTimeToFullSoC = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 2) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.RemainingTimeToFullSoC = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToFullSoC = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 8; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.RemainingTimeToBulkSoC = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 9; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 1) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.RemainingTimeToBulkSoC = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToBulkSoC = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 9; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 4) & 1;
+            P += 28;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 44; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d623(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -519,7 +1073,7 @@ function d2361(): ExiObject {
 }
 
 function d2578(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
@@ -536,7 +1090,31 @@ function d2578(): ExiObject {
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEMaxCurrent = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -947453952) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 19) & 15; if (f1 >= 10) throw BAIL; 
+          y = (x >>> 7) & 255;
+          if (y < 128) {
+            if ((x & 96) !== 0) break sp;
+            c = (x >>> 3) & 3;
+            P += 29;
+          } else {
+            P += 25; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 37; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 45; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaxCurrent = { Multiplier: f0 + -3, Unit: EN10[f1]!, Value: (x & 32768) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaxCurrent = d623(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
       else if (c === 1) { o.MeterInfo = d2126(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 5; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else throw BAIL;
@@ -956,7 +1534,7 @@ function e1833(ov: ExiValue): void {
 function e2126(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -964,7 +1542,28 @@ function e2126(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.MeterReading) !== undefined) { Q += 3; e623(v); u++; s = 2; }
+      if ((v = o.MeterReading) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e623(o.MeterReading);
+      } u++; s = 2; }
       else if ((v = o.SigMeterReading) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = whex(Q, v) + 1; u++; s = 3; }
       else if ((v = o.MeterStatus) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (4096 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (8 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 4; }
       else if ((v = o.TMeter) !== undefined) { x = v as number; if ((x | 0) !== x) throw BAIL; if (x >= -128 && x < 128) { i = Q >> 3; y = (6144 | (x < 0 ? 512 | ((-x - 1) << 1) : x << 1)) << (10 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 14; } else { i = Q >> 3; y = (12 | (x < 0 ? 1 : 0)) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; Q = wu(Q, x < 0 ? -x - 1 : x) + 1; } u++; s = 5; }
@@ -996,7 +1595,7 @@ function e2126(ov: ExiValue): void {
 function e2238(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1008,11 +1607,53 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVSEPresentVoltage) !== undefined) { Q += 1; e623(v); u++; s = 3; }
+      if ((v = o.EVSEPresentVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e623(o.EVSEPresentVoltage);
+      } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEPresentCurrent) !== undefined) { Q += 1; e623(v); u++; s = 4; }
+      if ((v = o.EVSEPresentCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e623(o.EVSEPresentCurrent);
+      } u++; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -1028,18 +1669,144 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 7) {
-      if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 8; }
-      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e623(o.EVSEMaximumVoltageLimit);
+      } u++; s = 8; }
+      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(o.EVSEMaximumCurrentLimit);
+      } u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; break out; }
     }
     if (s === 8) {
-      if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.EVSEMaximumCurrentLimit);
+      } u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 9) {
-      if ((v = o.EVSEMaximumPowerLimit) !== undefined) { Q += 2; e623(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; break out; }
     }
     if (s === 10) {
@@ -1053,7 +1820,7 @@ function e2238(ov: ExiValue): void {
 function e2361(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1061,26 +1828,173 @@ function e2361(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVTargetCurrent) !== undefined) { Q += 1; e623(v); u++; s = 2; }
+      if ((v = o.EVTargetCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e623(o.EVTargetCurrent);
+      } u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e623(v); u++; s = 3; }
-      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
+      if ((v = o.EVMaximumVoltageLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e623(o.EVMaximumVoltageLimit);
+      } u++; s = 3; }
+      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(o.EVMaximumCurrentLimit);
+      } u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e623(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(v); u++; s = 5; }
+      if ((v = o.EVMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e623(o.EVMaximumCurrentLimit);
+      } u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e623(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e623(v); u++; s = 5; }
+      if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
@@ -1095,18 +2009,144 @@ function e2361(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 7) {
-      if ((v = o.RemainingTimeToFullSoC) !== undefined) { Q += 2; e623(v); u++; s = 8; }
-      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
+      if ((v = o.RemainingTimeToFullSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.RemainingTimeToFullSoC);
+      } u++; s = 8; }
+      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(o.RemainingTimeToBulkSoC);
+      } u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = (((262144 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if ((v = o.RemainingTimeToBulkSoC) !== undefined) { Q += 2; e623(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(v); u++; s = 10; }
+      if ((v = o.RemainingTimeToBulkSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.RemainingTimeToBulkSoC);
+      } u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = (((131072 | (f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e623(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if ((v = o.EVTargetVoltage) !== undefined) { Q += 1; e623(v); u++; s = 10; }
+      if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e623(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -1120,7 +2160,7 @@ function e2361(ov: ExiValue): void {
 function e2578(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1136,7 +2176,28 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 2; e623(v); u++; s = 4; }
+      if ((v = o.EVSEMaxCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM10[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 3; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 29;
+          } else {
+            i = Q >> 3; y = ((((f0 << 12) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e623(o.EVSEMaxCurrent);
+      } u++; s = 4; }
       else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e2126(v); u++; s = 5; }
       else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
       else throw BAIL;

@@ -49,7 +49,7 @@ function d619(): ExiObject {
       P += 25;
     } else {
       P += 23; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
-      if ((c & 515) === 0) y = (y & 127) + ((c >>> 2) << 7);
+      if ((c & 515) === 0) { y = (y & 127) + ((c >>> 2) << 7); }
       else if (c < 512) { P -= 33; break sp; }
       else {
         y = (y & 127) + (((c >>> 2) & 127) << 7); P -= 2; c = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10;
@@ -317,12 +317,24 @@ function d1790(): ExiObject {
 }
 
 function d1799(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 1; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -600306688) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 22) & 15; if (f1 >= 12) throw BAIL; 
+          const f2 = (x >>> 12) & 127; if (f2 > 100) throw BAIL; 
+          c = (x >>> 8) & 3;
+          P += 24;
+          o.DC_EVStatus = { EVReady: f0, EVErrorCode: EN6[f1]!, EVRESSSOC: f2 }; break ok;
+        }
+        o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -388,7 +400,7 @@ function d2242(): ExiObject {
 }
 
 function d2354(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
@@ -401,11 +413,59 @@ function d2354(): ExiObject {
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVSEPresentVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 3; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEPresentVoltage = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEPresentVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEPresentCurrent = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 4; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEPresentCurrent = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEPresentCurrent = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -421,20 +481,164 @@ function d2354(): ExiObject {
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.EVSEMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 2) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumVoltageLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 8; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 9; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 3) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 9; }
-      else if (c === 1) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 9; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVSEMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else if (c === 1) { x = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; if (x !== 0) throw BAIL; o.EVSEID = rstr(P); P = RP; c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; if (c >>> 1 !== 0) throw BAIL; c &= 1; s = 11; }
       else throw BAIL;
     }
@@ -467,35 +671,215 @@ function d2354(): ExiObject {
 }
 
 function d2525(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
     {
-      if (c === 0) { o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -600306688) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 22) & 15; if (f1 >= 12) throw BAIL; 
+          const f2 = (x >>> 12) & 127; if (f2 > 100) throw BAIL; 
+          c = (x >>> 9) & 1;
+          P += 23;
+          o.DC_EVStatus = { EVReady: f0, EVErrorCode: EN6[f1]!, EVRESSSOC: f2 }; break ok;
+        }
+        o.DC_EVStatus = d722(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.EVTargetCurrent = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 4) & 7;
+            P += 28;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+            if ((c & 4120) === 0) { y = (y & 127) + ((c >>> 5) << 7); c &= 7; }
+            else if (c < 4096) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 5) & 127) << 7); P -= 5; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+              if ((c & 4120) !== 0) { P -= 44; break sp; }
+              y += (c >>> 5) << 14; c &= 7;
+            }
+          }
+          o.EVTargetCurrent = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetCurrent = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3;
+      } s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if (c === 0) { o.EVMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3; s = 3; }
-      else if (c === 1) { o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 2) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 4) & 7;
+            P += 28;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+            if ((c & 4120) === 0) { y = (y & 127) + ((c >>> 5) << 7); c &= 7; }
+            else if (c < 4096) { P -= 36; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 5) & 127) << 7); P -= 5; c = (R.getUint32(P >> 3) >>> (19 - (P & 7))) & 8191; P += 13;
+              if ((c & 4120) !== 0) { P -= 44; break sp; }
+              y += (c >>> 5) << 14; c &= 7;
+            }
+          }
+          o.EVMaximumVoltageLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumVoltageLimit = d619(); c = (R.getUint16(P >> 3) >>> (13 - (P & 7))) & 7; P += 3;
+      } s = 3; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 3) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 4) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
-      else if (c === 1) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumCurrentLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumCurrentLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 3) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if (c === 0) { o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVMaximumPowerLimit = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVMaximumPowerLimit = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 5; }
       else if (c === 1) { x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 372) !== 0) throw BAIL; y = (x >>> 7) & 1; o.BulkChargingComplete = y; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (11 - (P & 7))) & 31; P += 5; if ((x & 20) !== 0) throw BAIL; y = (x >>> 3) & 1; o.ChargingComplete = y; c = x & 3; s = 7; }
       else throw BAIL;
@@ -510,18 +894,162 @@ function d2525(): ExiObject {
       else throw BAIL;
     }
     if (s === 7) {
-      if (c === 0) { o.RemainingTimeToFullSoC = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 8; }
-      else if (c === 1) { o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 2) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.RemainingTimeToFullSoC = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToFullSoC = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 8; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.RemainingTimeToBulkSoC = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 9; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if (c === 0) { o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 9; }
-      else if (c === 1) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.RemainingTimeToBulkSoC = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.RemainingTimeToBulkSoC = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 9; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if (c === 0) { o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 10; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 6) & 1;
+            P += 26;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+            if ((c & 1030) === 0) { y = (y & 127) + ((c >>> 3) << 7); c &= 1; }
+            else if (c < 1024) { P -= 34; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 3) & 127) << 7); P -= 3; c = (R.getUint32(P >> 3) >>> (21 - (P & 7))) & 2047; P += 11;
+              if ((c & 1030) !== 0) { P -= 42; break sp; }
+              y += (c >>> 3) << 14; c &= 1;
+            }
+          }
+          o.EVTargetVoltage = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVTargetVoltage = d619(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -534,7 +1062,7 @@ function d2525(): ExiObject {
 }
 
 function d2676(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 386) !== 0) throw BAIL; y = (x >>> 2) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 1; s = 1;
   out: {
@@ -551,7 +1079,31 @@ function d2676(): ExiObject {
       else throw BAIL;
     }
     if (s === 3) {
-      if (c === 0) { o.EVSEMaxCurrent = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 4; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -954466304) !== 0) break sp;
+          const f0 = (x >>> 27) & 7; if (f0 > 6) throw BAIL; 
+          const f1 = (x >>> 21) & 7; if (f1 >= 7) throw BAIL; 
+          y = (x >>> 9) & 255;
+          if (y < 128) {
+            if ((x & 384) !== 0) break sp;
+            c = (x >>> 5) & 3;
+            P += 27;
+          } else {
+            P += 23; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+            if ((c & 2060) === 0) { y = (y & 127) + ((c >>> 4) << 7); c &= 3; }
+            else if (c < 2048) { P -= 35; break sp; }
+            else {
+              y = (y & 127) + (((c >>> 4) & 127) << 7); P -= 4; c = (R.getUint32(P >> 3) >>> (20 - (P & 7))) & 4095; P += 12;
+              if ((c & 2060) !== 0) { P -= 43; break sp; }
+              y += (c >>> 4) << 14; c &= 3;
+            }
+          }
+          o.EVSEMaxCurrent = { Multiplier: f0 + -3, Unit: EN11[f1]!, Value: (x & 131072) !== 0 ? -y - 1 : y }; break ok;
+        }
+        o.EVSEMaxCurrent = d619(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+      } s = 4; }
       else if (c === 1) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
       else if (c === 3) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
@@ -943,7 +1495,21 @@ function e1799(ov: ExiValue): void {
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.DC_EVStatus) !== undefined) { Q += 1; e722(v); u++; s = 1; }
+      if ((v = o.DC_EVStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.EVReady) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.EVErrorCode) === undefined) break sp;
+          x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.EVRESSSOC) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f2 = x;
+          i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+          break ok;
+        }
+        Q += 1; e722(o.DC_EVStatus);
+      } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
@@ -1006,7 +1572,7 @@ function e2242(ov: ExiValue): void {
 function e2354(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1018,11 +1584,53 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVSEPresentVoltage) !== undefined) { Q += 1; e619(v); u++; s = 3; }
+      if ((v = o.EVSEPresentVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (8 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 24;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e619(o.EVSEPresentVoltage);
+      } u++; s = 3; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEPresentCurrent) !== undefined) { Q += 1; e619(v); u++; s = 4; }
+      if ((v = o.EVSEPresentCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (8 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 24;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e619(o.EVSEPresentCurrent);
+      } u++; s = 4; }
       else throw BAIL;
     }
     if (s === 4) {
@@ -1038,20 +1646,146 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 7) {
-      if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 8; }
-      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumVoltageLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e619(o.EVSEMaximumVoltageLimit);
+      } u++; s = 8; }
+      else if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(o.EVSEMaximumCurrentLimit);
+      } u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (6) << (12 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 4; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
     if (s === 8) {
-      if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e619(o.EVSEMaximumCurrentLimit);
+      } u++; s = 9; }
+      else if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (4) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
     if (s === 9) {
-      if ((v = o.EVSEMaximumPowerLimit) !== undefined) { Q += 2; e619(v); u++; s = 10; }
+      if ((v = o.EVSEMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e619(o.EVSEMaximumPowerLimit);
+      } u++; s = 10; }
       else if ((v = o.EVSEID) !== undefined) { if (typeof v !== "string") throw BAIL; i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; Q = wstr(Q, v) + 1; u++; s = 11; }
       else throw BAIL;
     }
@@ -1083,34 +1817,195 @@ function e2354(ov: ExiValue): void {
 function e2525(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
-      if ((v = o.DC_EVStatus) !== undefined) { Q += 1; e722(v); u++; s = 1; }
+      if ((v = o.DC_EVStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.EVReady) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.EVErrorCode) === undefined) break sp;
+          x = typeof v === "string" ? EM6[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.EVRESSSOC) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < 0 || x > 100) throw BAIL; const f2 = x;
+          i = Q >> 3; y = ((f0 << 19) | (f1 << 12) | (f2 << 2)) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+          break ok;
+        }
+        Q += 1; e722(o.DC_EVStatus);
+      } u++; s = 1; }
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.EVTargetCurrent) !== undefined) { Q += 1; e619(v); u++; s = 2; }
+      if ((v = o.EVTargetCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (8 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 24;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e619(o.EVTargetCurrent);
+      } u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
-      if ((v = o.EVMaximumVoltageLimit) !== undefined) { Q += 3; e619(v); u++; s = 3; }
-      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
+      if ((v = o.EVMaximumVoltageLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e619(o.EVMaximumVoltageLimit);
+      } u++; s = 3; }
+      else if ((v = o.EVMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(o.EVMaximumCurrentLimit);
+      } u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 384 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 32 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVMaximumCurrentLimit) !== undefined) { Q += 3; e619(v); u++; s = 4; }
-      else if ((v = o.EVMaximumPowerLimit) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(v); u++; s = 5; }
+      if ((v = o.EVMaximumCurrentLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e619(o.EVMaximumCurrentLimit);
+      } u++; s = 4; }
+      else if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e619(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 256 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 24 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
-      if ((v = o.EVMaximumPowerLimit) !== undefined) { Q += 2; e619(v); u++; s = 5; }
+      if ((v = o.EVMaximumPowerLimit) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e619(o.EVMaximumPowerLimit);
+      } u++; s = 5; }
       else if ((v = o.BulkChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 128 | (x << 5); if ((v = o.ChargingComplete) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (7 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 9; u += 2; s = 7; }
       else if ((v = o.ChargingComplete) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 7; }
       else throw BAIL;
@@ -1125,18 +2020,144 @@ function e2525(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 7) {
-      if ((v = o.RemainingTimeToFullSoC) !== undefined) { Q += 2; e619(v); u++; s = 8; }
-      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
+      if ((v = o.RemainingTimeToFullSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e619(o.RemainingTimeToFullSoC);
+      } u++; s = 8; }
+      else if ((v = o.RemainingTimeToBulkSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(o.RemainingTimeToBulkSoC);
+      } u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = (((65536 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 8) {
-      if ((v = o.RemainingTimeToBulkSoC) !== undefined) { Q += 2; e619(v); u++; s = 9; }
-      else if ((v = o.EVTargetVoltage) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(v); u++; s = 10; }
+      if ((v = o.RemainingTimeToBulkSoC) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 2; e619(o.RemainingTimeToBulkSoC);
+      } u++; s = 9; }
+      else if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          } else {
+            i = Q >> 3; y = (((32768 | (f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e619(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 9) {
-      if ((v = o.EVTargetVoltage) !== undefined) { Q += 1; e619(v); u++; s = 10; }
+      if ((v = o.EVTargetVoltage) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << (8 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 24;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 1; e619(o.EVTargetVoltage);
+      } u++; s = 10; }
       else throw BAIL;
     }
     if (s === 10) {
@@ -1150,7 +2171,7 @@ function e2525(ov: ExiValue): void {
 function e2676(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1166,7 +2187,28 @@ function e2676(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 3) {
-      if ((v = o.EVSEMaxCurrent) !== undefined) { Q += 3; e619(v); u++; s = 4; }
+      if ((v = o.EVSEMaxCurrent) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.Multiplier) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x || x < -3 || x > 3) throw BAIL; x -= -3; const f0 = x;
+          if ((v = r.Unit) === undefined) break sp;
+          x = typeof v === "string" ? EM11[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.Value) === undefined) break sp;
+          x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -2097152 || x >= 2097152) break sp;
+          a = x < 0 ? -x - 1 : x;
+          if (a < 128) {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 10) | (a << 2)) << 4; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 28;
+          } else {
+            i = Q >> 3; y = ((((f0 << 10) | (f1 << 4) | (x < 0 ? 1 : 0)) << 8) | (a & 127) | 128) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+            if (a < 16384) { i = Q >> 3; y = ((a >>> 7) << 2) << (14 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 10; }
+            else { i = Q >> 3; y = (((((a >>> 7) & 127) | 128) << 10) | ((a >>> 14) << 2)) << (14 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 18; }
+          }
+          break ok;
+        }
+        Q += 3; e619(o.EVSEMaxCurrent);
+      } u++; s = 4; }
       else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e2242(v); u++; s = 5; }
       else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 6; }
       else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1706(v); u++; s = 7; }
