@@ -258,11 +258,13 @@ export class ControlLoop {
         this.lastLocked = engaged;
         this.session.setLocked(engaged);
       }
-      if (lock.fault !== this.lastLockFault) {
-        this.lastLockFault = lock.fault;
-        hal.log.event("lock", { fault: lock.fault, position: lock.position });
+      // The lock's fault read once (one getter call less: XS ~3 units).
+      const lockFault = lock.fault;
+      if (lockFault !== this.lastLockFault) {
+        this.lastLockFault = lockFault;
+        hal.log.event("lock", { fault: lockFault, position: lock.position });
       }
-      this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault === "" && lock.fault ? "lock" : out.fault);
+      this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault === "" && lockFault ? "lock" : out.fault);
       return;
     }
     this.session.update(out.state === "B" || out.state === "C" || out.state === "D", out.status, out.fault);
