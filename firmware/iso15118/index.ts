@@ -57,6 +57,7 @@ export function seccConfig(cfg: FirmwareConfig): SeccConfig {
     timings: seccTimings(cfg),
     sdpPort: cfg.v2gSdpPort,
     sdpAddress: cfg.v2gSdpAddress,
+    sdpMulticast: cfg.v2gSdpMulticast,
     v2gAddress: cfg.v2gAddress,
     v2gPort: cfg.v2gPort,
     maxPayload: cfg.v2gMaxPayload,

@@ -4,8 +4,9 @@
  *   5 % on the pilot (polled) ─► SLAC, EV side, over the car's HomePlug modem (simulator/chips/homeplug.ts):
  *     CM_SLAC_PARM.REQ ─► .CNF; CM_START_ATTEN_CHAR.IND ×3; CM_MNBC_SOUND.IND × NUM_SOUNDS; CM_ATTEN_CHAR.IND ─►
  *     .RSP; CM_SLAC_MATCH.REQ ─► .CNF (NID, NMK) ─► CM_SET_KEY.REQ to its own modem ─► the AVLN forms (joinMs)
- *   ─► SDP request over UDP (the SECC's SDP address/port as the simulation wired them) ─► SDP response
- *   ─► TCP (paired with the SECC's Listener: deterministic) ─► hook.connected(channel)
+ *   ─► SDP request over UDP, as a real EV: from its link-local address (EUI-64 of its MAC) to the all-nodes group
+ *      ff02::1 at the SDP port (or by unicast when the simulation wired a unicast SDP address) ─► SDP response
+ *   ─► TCP to the announced address (paired with the SECC's Listener: deterministic) ─► hook.connected(channel)
  *
  * The message-level behaviour (supportedAppProtocol, DIN 70121 / ISO 15118-2 requests) is the hook's: it gets
  * `connected(channel)`, `message(payloadType, payload, channel)` and `closed(reason)`, and sends with
@@ -18,6 +19,7 @@ import type { SimNetwork } from "../net/index.js";
 import type { Rng } from "../rng.js";
 import type { Scheduler } from "../scheduler.js";
 import type { HomePlugModem } from "../chips/homeplug.js";
+import { isLinkLocal, isMulticast6, isUnspecified6, linkLocalFromMac } from "../net/link-local.js";
 import { newMmeHeader, parseMme } from "../../firmware/iso15118/link/homeplug.js";
 import { BROADCAST_MAC, MMTYPE, QCA_LOCAL_MAC } from "../../firmware/iso15118/slac/mme.js";
 import * as m from "../../firmware/iso15118/slac/messages.js";
@@ -47,7 +49,11 @@ export interface EvccOptions {
   /** The network of the running boot (null while the board is off). */
   network: () => SimNetwork | null;
   rng: Rng;
-  /** Where the SECC's SDP responder listens (the simulation wires the firmware's v2gSdpAddress/Port). */
+  /**
+   * Where the SECC's SDP responder listens (the simulation wires the firmware's v2gSdpAddress/Port): "" or "::" (the
+   * SECC binds any address): the request goes to the group ff02::1, as from a real EV; a multicast address: to that
+   * group; a unicast address: to it directly.
+   */
   sdp: { address: string; port: number };
   /** The car's host MAC on the PLC link. */
   mac?: Uint8Array;
@@ -78,6 +84,8 @@ const SDP_RETRIES = 50;
 const SLAC_ATTEMPTS = 5;
 const SLAC_RESTART_MS = 500;
 const SDP_RETRY_MS = 250;
+/** The car's PLC interface name (the zone of its link-local addresses). */
+const EV_ZONE = "ev0";
 
 export class SimEvcc {
   readonly stats: EvccStats = { slacAttempts: 0, sounds: 0, sdpRequests: 0, connects: 0, rxMessages: 0, txMessages: 0 };
@@ -95,6 +103,8 @@ export class SimEvcc {
   /** SLAC sessions started in this plug-in (or since the board's reset). */
   #attempts = 0;
   #udp: UDP | null = null;
+  /** Where this plug-in's SDP requests go (ff02::1%ev0, or the wired unicast address). */
+  #sdpTarget = "";
   #tcp: TCP | null = null;
   #channel: EvccChannel | null = null;
   readonly #hdr = newMmeHeader();
@@ -326,10 +336,14 @@ export class SimEvcc {
     if (!net) return;
     this.#set("sdp");
     const self = this;
-    const v6 = this.#o.sdp.address.includes(":");
+    const wired = this.#o.sdp.address;
+    const v6 = wired === "" || wired.includes(":");
+    // A real EV: its own link-local address on the PLC interface, the request to ff02::1 (zone: that interface).
+    const multicast = wired === "" || isUnspecified6(wired) || isMulticast6(wired);
+    this.#sdpTarget = multicast ? `${isMulticast6(wired) ? wired.split("%")[0]! : "ff02::1"}%${EV_ZONE}` : wired;
     this.#udp = new net.UDP({
       port: 0,
-      address: v6 ? "::1" : "127.0.0.1",
+      address: multicast ? `${linkLocalFromMac(this.mac)}%${EV_ZONE}` : v6 ? "::1" : "127.0.0.1",
       onReadable() {
         while (self.#udp === this) {
           const p = this.read();
@@ -350,7 +364,7 @@ export class SimEvcc {
     }
     this.stats.sdpRequests++;
     const security = this.#o.tls ? SDP_SECURITY_TLS : SDP_SECURITY_NONE;
-    this.#udp.write(encodeSdpRequest({ security, transport: SDP_TRANSPORT_TCP }), this.#o.sdp.address, this.#o.sdp.port);
+    this.#udp.write(encodeSdpRequest({ security, transport: SDP_TRANSPORT_TCP }), this.#sdpTarget, this.#o.sdp.port);
     this.#after(SDP_RETRY_MS, () => this.#sdpRequest());
   }
 
@@ -366,7 +380,9 @@ export class SimEvcc {
     this.#udp = null;
     const secure = r.security === SDP_SECURITY_TLS;
     this.#o.log?.("sdp", { tls: secure });
-    this.#connect(formatIpv6(r.address), r.port, secure);
+    // A link-local answer is reached through the EV's own PLC interface (the zone).
+    const address = formatIpv6(r.address);
+    this.#connect(isLinkLocal(address) ? `${address}%${EV_ZONE}` : address, r.port, secure);
   }
 
   #connect(address: string, port: number, secure: boolean): void {

@@ -2,6 +2,10 @@
  * The SDP responder (ISO 15118-2 §7.10.1; DIN SPEC 70121 §8.7.1) over hal.network.UDP: every valid SDP request
  * (V2GTP 0x9000) is answered (0x9001) to the sender's address and port with the SECC's IPv6 address, TCP port and
  * security. Invalid requests are counted and ignored (the EV retries). The caller decides the answer (TLS or not).
+ *
+ * The EV sends its request to the IPv6 all-nodes group ff02::1 on the PLC link: the server joins `multicast`
+ * (e.g. "ff02::1%plc0") with the HAL UDP's add() (ECMA-419); it must be bound to "::" to receive it. A HAL without
+ * add(), or a join that fails, is reported through onError("EMULTICAST", …) and the server keeps answering unicast.
  */
 import type { Network, UDP } from "../../../hal/network.js";
 import { encodeSdpResponse, parseSdpRequest, type SdpRequest, type SdpResponse } from "../sdp/sdp.js";
@@ -20,6 +24,8 @@ export interface SdpServerOptions {
   port: number;
   /** Bind address ("" or undefined: the HAL's default). */
   address?: string;
+  /** Multicast group to join ("" or undefined: none), with the interface as zone. */
+  multicast?: string;
   /** The answer to a valid request, or null for none. */
   answer(req: SdpRequest): SdpResponse | null;
   onError?(code: string, message: string): void;
@@ -28,6 +34,7 @@ export interface SdpServerOptions {
 export class SdpServer {
   readonly stats: SdpServerStats = { requests: 0, responses: 0, invalid: 0, unanswered: 0 };
   #udp: UDP | null;
+  #joined = false;
 
   constructor(o: SdpServerOptions) {
     const self = this;
@@ -41,6 +48,25 @@ export class SdpServer {
         o.onError?.(e.code, e.message);
       },
     });
+    const group = o.multicast;
+    if (group) {
+      const u = this.#udp;
+      if (typeof u.add !== "function") {
+        o.onError?.("EMULTICAST", "the HAL's UDP cannot join a multicast group");
+      } else {
+        try {
+          u.add(group);
+          this.#joined = true;
+        } catch (e) {
+          o.onError?.("EMULTICAST", e instanceof Error ? e.message : "join failed");
+        }
+      }
+    }
+  }
+
+  /** The multicast group was joined. */
+  get joined(): boolean {
+    return this.#joined;
   }
 
   #datagram(o: SdpServerOptions, data: ArrayBuffer, address: string, port: number): void {

@@ -2,7 +2,9 @@
  * The SECC's plumbing, from the pilot's 5 % to a V2GTP message channel:
  *
  *   EV in B/C/D with 5 % on the pilot ─► SLAC (SlacEvse over the Link of the PLC modem)
- *   matched ─► SDP responder (UDP, port 15118) + V2GTP server (Listener) up; communication-setup timer started
+ *   matched ─► SDP responder (UDP, port 15118, joined to ff02::1 on the PLC interface) + V2GTP server (Listener,
+ *              on our address: the configured one, else the PLC interface's link-local one from the HAL) up;
+ *              communication-setup timer started
  *   first valid SDP request ─► slac.linkUp() (the EV is on the AVLN); answered with our address/port/security
  *   a connection accepted ─► V2gChannel (TLS when the SDP answer offered it) ─► events.channel(channel): the
  *                            session layer (DIN 70121 / ISO 15118-2 / -20) attaches its handler
@@ -13,7 +15,7 @@
  * told setHlc(false) and signals the nominal duty (basic charging) until the EV is unplugged. Platform-neutral.
  */
 import type { Timers, TimerId } from "../../../hal/clock.js";
-import type { ListenerSocket, Network, TCP, TlsOptions } from "../../../hal/network.js";
+import type { Ipv6Interface, ListenerSocket, Network, NetworkInterfaces, TCP, TlsOptions } from "../../../hal/network.js";
 import type { Log } from "../../../hal/system.js";
 import { ETHERTYPE_HOMEPLUG } from "../link/ethernet.js";
 import type { Link } from "../link/port.js";
@@ -29,10 +31,18 @@ export type SeccState = "idle" | "slac" | "matched" | "connected" | "basic" | "c
 export interface SeccConfig {
   slac: SlacConfig;
   timings: SeccTimings;
-  /** SDP UDP port (15118) and bind address ("": the HAL's default; the device joins ff02::1 there). */
+  /** SDP UDP port (15118) and bind address ("": "::", any, which receives the multicast group). */
   sdpPort: number;
   sdpAddress: string;
-  /** The SECC's IPv6 address: the V2GTP server binds it and SDP announces it. */
+  /**
+   * The group the SDP server joins (ISO 15118-2: "ff02::1"), on the PLC interface when the HAL names it (zone);
+   * "" or absent: none.
+   */
+  sdpMulticast?: string;
+  /**
+   * The SECC's IPv6 address (zone allowed): the V2GTP server binds it and SDP announces it. "": the PLC interface's
+   * link-local address (hal.network.plcInterface(), asked at every SLAC match), "::1" when the HAL does not know it.
+   */
   v2gAddress: string;
   /** V2GTP TCP port; 0: any free port (SDP announces the bound one). */
   v2gPort: number;
@@ -58,7 +68,7 @@ export interface SeccEvents {
 export interface SeccDeps {
   timers: Timers;
   now: () => number;
-  network: Pick<Network, "UDP" | "TCP" | "Listener">;
+  network: Pick<Network, "UDP" | "TCP" | "Listener"> & Pick<NetworkInterfaces, "plcInterface">;
   crypto: { randomBytes(n: number): ArrayBuffer; sha256: Sha256 };
   link: Link;
   core: HlcCore;
@@ -82,7 +92,10 @@ export class Secc {
   events: SeccEvents;
   readonly #d: SeccDeps;
   readonly #cfg: SeccConfig;
-  readonly #address: Uint8Array;
+  /** The configured v2gAddress, or null: ask the HAL. */
+  readonly #configured: Uint8Array | null;
+  /** What this plug-in's SDP announces (set when the servers start). */
+  #address: Uint8Array = new Uint8Array(16);
   #state: SeccState = "idle";
   #sdp: SdpServer | null = null;
   #listener: InstanceType<NonNullable<Network["Listener"]>> | null = null;
@@ -94,10 +107,10 @@ export class Secc {
   #plugged = false;
 
   constructor(deps: SeccDeps, config: SeccConfig) {
-    const a = parseIpv6(config.v2gAddress);
-    if (a === null) throw new RangeError("SECC: v2gAddress must be an IPv6 address");
+    const a = config.v2gAddress === "" ? null : parseIpv6(config.v2gAddress);
+    if (config.v2gAddress !== "" && a === null) throw new RangeError("SECC: v2gAddress must be an IPv6 address or empty");
     if (!deps.network.Listener) throw new TypeError("SECC: the network has no Listener");
-    this.#address = a;
+    this.#configured = a;
     this.#d = deps;
     this.#cfg = config;
     this.events = deps.events ?? {};
@@ -198,13 +211,49 @@ export class Secc {
     this.#offeredTls = false;
   }
 
+  /** The PLC interface as the HAL reports it, validated (null: unknown or malformed). */
+  #plcInterface(): Ipv6Interface | null {
+    const f = this.#d.network.plcInterface;
+    if (typeof f !== "function") return null;
+    let i: Ipv6Interface | null;
+    try {
+      i = f.call(this.#d.network);
+    } catch {
+      return null;
+    }
+    if (i === null || typeof i !== "object" || !zoneName(i.name)) return null;
+    return i;
+  }
+
+  /** Our address for this plug-in: the configured one, else the PLC interface's link-local one, else ::1. */
+  #resolveAddress(iface: Ipv6Interface | null): string {
+    if (this.#configured !== null) {
+      this.#address = this.#configured;
+      return this.#cfg.v2gAddress;
+    }
+    const ll = iface !== null && typeof iface.linkLocal === "string" ? parseIpv6(iface.linkLocal) : null;
+    if (iface !== null && ll !== null && ll[0] === 0xfe && (ll[1]! & 0xc0) === 0x80) {
+      this.#address = ll;
+      this.#log("address", { source: "hal" });
+      const pct = iface.linkLocal!.indexOf("%");
+      return `${pct < 0 ? iface.linkLocal! : iface.linkLocal!.slice(0, pct)}%${iface.name}`;
+    }
+    this.#address = parseIpv6("::1")!;
+    this.#log("address", { source: "default" });
+    return "::1";
+  }
+
   #startServers(): void {
     const net = this.#d.network;
+    const iface = this.#plcInterface();
+    const address = this.#listener === null ? this.#resolveAddress(iface) : "";
     if (this.#sdp === null) {
+      const group = this.#cfg.sdpMulticast ?? "";
       this.#sdp = new SdpServer({
         UDP: net.UDP,
         port: this.#cfg.sdpPort,
-        address: this.#cfg.sdpAddress,
+        address: this.#cfg.sdpAddress === "" ? "::" : this.#cfg.sdpAddress,
+        ...(group !== "" ? { multicast: iface !== null ? `${group}%${iface.name}` : group } : {}),
         answer: (req) => this.#sdpAnswer(req),
         onError: (code, message) => this.#log("sdp-error", { code, message }),
       });
@@ -213,7 +262,7 @@ export class Secc {
       const self = this;
       this.#listener = new net.Listener!({
         port: this.#cfg.v2gPort,
-        address: this.#cfg.v2gAddress,
+        address,
         onReadable(count) {
           for (let i = 0; i < count; i++) {
             const from = this.read();
@@ -318,4 +367,15 @@ export class Secc {
   #log(event: string, fields: Record<string, string | number | boolean>): void {
     this.#d.log?.event("hlc", { event, ...fields });
   }
+}
+
+/** An interface name usable as a zone: 1..15 of [0-9A-Za-z_.-]. */
+function zoneName(name: unknown): boolean {
+  if (typeof name !== "string" || name.length < 1 || name.length > 15) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46 || c === 45;
+    if (!ok) return false;
+  }
+  return true;
 }
