@@ -128,9 +128,27 @@ export function pvValue(x: unknown, unit: string): number {
   const m = o["Multiplier"];
   const v = o["Value"];
   const u = o["Unit"];
-  if (typeof m !== "number" || typeof v !== "number" || m < -3 || m > 3 || !Number.isInteger(m)) return NaN;
-  if (u !== undefined && u !== unit) return NaN;
-  return v * POW10[m + 3]!;
+  // POW10[m + 3] is undefined for any number that is not an integer in -3..3 (NaN, 1.5, 4): one lookup instead of
+  // the range tests and Number.isInteger (~120 -> ~90 units on XS; the charge loop reads four per request).
+  const p = typeof m === "number" ? POW10[m + 3] : undefined;
+  if (p === undefined || typeof v !== "number" || (u !== unit && u !== undefined)) return NaN;
+  return v * p;
+}
+
+/**
+ * pv() with a one-entry memory: the same value gives the same record again (~25 units on XS instead of ~110). For
+ * values that stay put while charging (the charger's limits in every CurrentDemandRes). The records are shared by
+ * the responses that carry them: a response is never modified after it is built.
+ */
+export class PvMemo {
+  #v = NaN;
+  #r: PhysicalValue | null = null;
+  constructor(readonly unit: string) {}
+  get(v: number): PhysicalValue {
+    if (v === this.#v && this.#r !== null) return this.#r;
+    this.#v = v;
+    return (this.#r = pv(v, this.unit));
+  }
 }
 
 /** Upper-case hex of bytes. */

@@ -56,9 +56,11 @@ export function dcEvseChargeParameter(m: V2gSessionMachine, s: EvseSnapshot): Re
 export function currentDemandFields(m: V2gSessionMachine, s: EvseSnapshot, code: string): Record<string, unknown> {
   const dc = s.dc;
   const d = m.data;
-  const limitI = m.dcCurrentLimit(s);
-  const pmax = m.pmax(s);
+  // the values #currentDemand computed for this step (not computed twice: ~150 units on XS)
+  const limitI = m.stepCurrentLimit(s);
+  const pmax = m.stepPmax(s);
   const maxV = dc !== null ? dc.maxVoltage : 0;
+  const memo = m.limitPvs;
   return {
     ResponseCode: code,
     DC_EVSEStatus: dcEvseStatus(m, s),
@@ -67,9 +69,10 @@ export function currentDemandFields(m: V2gSessionMachine, s: EvseSnapshot, code:
     EVSECurrentLimitAchieved: d.evTargetCurrent > limitI ? 1 : 0,
     EVSEVoltageLimitAchieved: d.evTargetVoltage > maxV ? 1 : 0,
     EVSEPowerLimitAchieved: d.evTargetCurrent * d.evTargetVoltage > pmax ? 1 : 0,
-    EVSEMaximumVoltageLimit: pv(maxV, "V"),
-    EVSEMaximumCurrentLimit: pv(limitI, "A"),
-    EVSEMaximumPowerLimit: pv(pmax, "W"),
+    // the charger's limits: the same records while they stay put
+    EVSEMaximumVoltageLimit: memo.maxV.get(maxV),
+    EVSEMaximumCurrentLimit: memo.maxI.get(limitI),
+    EVSEMaximumPowerLimit: memo.pmax.get(pmax),
   };
 }
 

@@ -21,7 +21,7 @@
  * a safe stop.
  */
 import type { EvseSnapshot, SessionAction, SessionEnd, StepResult } from "../apphandshake/types.js";
-import { pvValue } from "../apphandshake/types.js";
+import { PvMemo, pvValue } from "../apphandshake/types.js";
 import { dinResponse } from "../din70121/messages.js";
 import { iso2Response } from "./messages.js";
 
@@ -114,6 +114,12 @@ export class V2gSessionMachine {
   #phaseStart = -1;
   #lastRequest = "";
   #evseTargetV = 0;
+  /** dcCurrentLimit / pmax of the snapshot of the step in progress (-1: not computed yet). */
+  #stepSnap: EvseSnapshot | null = null;
+  #stepLimit = -1;
+  #stepPmax = -1;
+  /** The charger's limits in CurrentDemandRes, remembered as records (PvMemo). */
+  readonly limitPvs = { maxV: new PvMemo("V"), maxI: new PvMemo("A"), pmax: new PvMemo("W") };
 
   constructor(config: MachineConfig) {
     if (config.protocol === "din" && config.kind !== "dc") throw new RangeError("DIN SPEC 70121 is DC only");
@@ -160,6 +166,7 @@ export class V2gSessionMachine {
 
   /** A message that could not be decoded (ExiError): FAILED in the response the machine expected, safe stop. */
   malformed(s: EvseSnapshot, why: string): StepResult {
+    this.#stepSnap = null;
     return this.#fail(this.expected(), "FAILED", s, "malformed EXI: " + why);
   }
 
@@ -170,6 +177,7 @@ export class V2gSessionMachine {
   }
 
   handle(doc: unknown, s: EvseSnapshot): StepResult {
+    this.#stepSnap = null;
     const msg = doc !== null && typeof doc === "object" ? (doc as Record<string, unknown>)["V2G_Message"] : undefined;
     if (msg === null || typeof msg !== "object") return this.#fail(this.expected(), "FAILED", s, "no V2G_Message");
     const header = (msg as Record<string, unknown>)["Header"] as Record<string, unknown> | undefined;
@@ -475,7 +483,7 @@ export class V2gSessionMachine {
     const status = req["DC_EVStatus"] as Record<string, unknown> | undefined;
     this.#soc(status, actions);
     const evError = status !== undefined && (status["EVReady"] === 0 || (status["EVErrorCode"] !== undefined && status["EVErrorCode"] !== "NO_ERROR"));
-    const limitI = this.dcCurrentLimit(s);
+    const limitI = this.stepCurrentLimit(s);
     let setV = Math.min(v, dc.maxVoltage);
     if (d.evMaxVoltage >= 0) setV = Math.min(setV, d.evMaxVoltage);
     let setI = Math.min(i, limitI);
@@ -526,6 +534,28 @@ export class V2gSessionMachine {
     if (dc === null) return 0;
     const u = Math.max(dc.presentVoltage, this.data.evTargetVoltage >= 0 ? this.data.evTargetVoltage : 0, 1);
     return Math.min(dc.maxCurrent, this.pmax(s) / u);
+  }
+
+  /**
+   * dcCurrentLimit / pmax once per step: CurrentDemand needs them for the setpoints and again for the response
+   * (the snapshot does not change within a step; EVTargetVoltage is set before the first call).
+   */
+  stepCurrentLimit(s: EvseSnapshot): number {
+    this.#step(s);
+    return this.#stepLimit >= 0 ? this.#stepLimit : (this.#stepLimit = this.dcCurrentLimit(s));
+  }
+
+  stepPmax(s: EvseSnapshot): number {
+    this.#step(s);
+    return this.#stepPmax >= 0 ? this.#stepPmax : (this.#stepPmax = this.pmax(s));
+  }
+
+  #step(s: EvseSnapshot): void {
+    if (this.#stepSnap !== s) {
+      this.#stepSnap = s;
+      this.#stepLimit = -1;
+      this.#stepPmax = -1;
+    }
   }
 
   /** The voltage the module was last told to reach, V. */
