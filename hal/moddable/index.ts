@@ -11,6 +11,12 @@ import { ModdableSystem, TraceLog } from "./system.js";
 export interface HalExtras extends Drivers {
   /** What the board's native code reports as the reset cause. */
   bootReason?: H.BootReason;
+  /**
+   * The PLC interface's IPv6 name, scope id and link-local address, from the board's native code (an lwIP netif
+   * fed with the QCA7000's IPv6 frames). Moddable has no module that reports IPv6 addresses: absent, the SECC
+   * uses config v2gAddress (README.md "IPv6 and multicast").
+   */
+  plcInterface?: () => H.Ipv6Interface | null;
 }
 
 export function createHal(io: IoProvider, desc: BoardDescription = ESP32_DEVKIT, extras: HalExtras = {}): H.Hal {
@@ -30,7 +36,7 @@ export function createHal(io: IoProvider, desc: BoardDescription = ESP32_DEVKIT,
     },
     storage: moddableStorage,
     crypto: new ModdableCrypto(),
-    network: createNetwork(desc.dns),
+    network: extras.plcInterface ? { ...createNetwork(desc.dns), plcInterface: extras.plcInterface } : createNetwork(desc.dns),
     system: new ModdableSystem(extras.bootReason, watchdog),
     log: new TraceLog(() => clock.now()),
   };

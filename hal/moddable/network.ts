@@ -144,10 +144,32 @@ export function createNetwork(dnsServers: string[]): H.Network {
       const packet = (this.#socket ?? closed()).read();
       return packet ? { data: packet, address: packet.address, port: packet.port } : undefined;
     }
+    /**
+     * ECMA-419 (4th edition) add(multicastAddress): Moddable's UDP has add()/remove() at run time (modules/io/socket
+     * udp.js; not in @moddable/typings 5.6). On the ESP32 (lwIP) they join IPv4 groups only (IGMP): an IPv6 group
+     * such as ff02::1 throws there. See README.md "IPv6 and multicast".
+     */
+    add(multicastAddress: string): void {
+      membership(this.#socket ?? closed(), "add")(multicastAddress);
+    }
+    remove(multicastAddress: string): void {
+      membership(this.#socket ?? closed(), "remove")(multicastAddress);
+    }
     close(): void {
       (this.#socket as { close?(): void } | undefined)?.close?.();
       this.#socket = undefined;
     }
+  }
+
+  /** The socket's add/remove, or a function that throws when this Moddable build has none. */
+  function membership(socket: UDPSocket, name: "add" | "remove"): (group: string) => void {
+    const f = (socket as unknown as Record<string, unknown>)[name];
+    if (typeof f !== "function") {
+      return () => {
+        throw new Error(`UDP ${name}: this Moddable build has no multicast membership`);
+      };
+    }
+    return (group: string) => (f as (g: string) => void).call(socket, group);
   }
 
   class WebSocketClient implements H.WebSocketClient {
