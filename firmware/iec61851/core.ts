@@ -365,7 +365,8 @@ export class ChargingCore {
    * 1 ms instead of waiting a whole period, so the debounce does not add periods to the reaction time).
    */
   get inputPending(): boolean {
-    return (this.cand !== -1 && this.candN < this.debounce) || this.ppN < this.debounce;
+    // A fixed cable's PP is never read (ppN stays 0): only a socket's PP can be pending.
+    return (this.cand !== -1 && this.candN < this.debounce) || (!this.tethered && this.ppN < this.debounce);
   }
 
   /** Phase switches made in the current session. */

@@ -138,3 +138,17 @@ for (const max of [2, 1]) {
     }
   });
 }
+
+test("a fixed cable (no PP to confirm) charges at one tick per control period: no 1 ms re-sample ticks in steady state", async (t) => {
+  const r = await runScenario({
+    duration: "30s",
+    board: { tetheredCable: true },
+    ev: ev(),
+    events: [{ at: "2s", do: "plug" }, { at: "3s", do: "swipe", idTag: "CARD-1" }],
+  });
+  t.deepEqual(r.result.problems, []);
+  t.truthy(firstAfter(r.trace, 0, "contactor", mainClose), "it charged");
+  const periods = 30_000 / r.cfg.controlPeriodMs;
+  // A few extra ticks confirm the plug-in and the B -> C change; a PP that never counts would add three per period.
+  t.true(r.ticks >= periods && r.ticks <= periods * 1.02, `${r.ticks} ticks for ${periods} periods`);
+});
