@@ -272,7 +272,11 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
   // with constant shifts and one mask compare for all event codes, CH and EE bits; encoded with one or two writes.
   // Anything else (another production, an integer of more than three 7-bit groups) falls back to the state blocks.
   interface Spec {
-    fields: { p: Prod; w: number; se: number; n: number; off: number }[];
+    /**
+     * Fixed-width fields, and integers before the last field as one 7-bit group (`mid`: n = sign + 8 bits, the
+     * group's continuation bit in `zero`, so a value of 128 or more leaves the path).
+     */
+    fields: { p: Prod; w: number; se: number; n: number; off: number; mid?: { sign: number } }[];
     /** The integer field (last), if any. */
     int: { p: Prod; w: number; se: number; sign: number; off: number } | null;
     /** Bits before the integer's first group (or all bits when there is none). */
@@ -310,6 +314,15 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
         const n = dtBits(p.arg);
         fields.push({ p, w, se, n, off });
         off += n;
+        z(off, se);
+        off += se;
+      } else if ((dk === D_INT || dk === D_UINT) && prods(p.next)[0]!.kind !== P_EE) {
+        // an integer in the middle of the path: one 7-bit group on it (DC_EVSEStatus's NotificationMaxDelay, 0);
+        // DIN DC_EVSEStatus on XS: the type's own function ~450 units, inline on the path ~200
+        const sign = dk === D_INT ? 1 : 0;
+        fields.push({ p, w, se, n: sign + 8, off, mid: { sign } });
+        z(off + sign, 1);
+        off += sign + 8;
         z(off, se);
         off += se;
       } else if (dk === D_INT || dk === D_UINT) {
@@ -357,7 +370,8 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     L.push(`${I}  if ((x & ${sp.zero | 0}) !== 0) break sp;`);
     const vals: string[] = [];
     sp.fields.forEach((f, k) => {
-      const d = decFixed(f.p.arg, `f${k}`);
+      // a middle integer: its group's continuation bit is in the zero mask; signed: sign bit, then the group
+      const d = f.mid ? { check: "", value: f.mid.sign ? `f${k} > 255 ? 255 - f${k} : f${k}` : `f${k}` } : decFixed(f.p.arg, `f${k}`);
       L.push(`${I}  const f${k} = (x >>> ${32 - f.off - f.n}) & ${mask(f.n)}; ${d.check}`);
       vals.push(`${litKey(g.names[f.p.q]!)}: ${d.value}`);
     });
@@ -532,7 +546,9 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
     if (at && at.code !== 0) parts.push(String((at.code * 2 ** sp.pre) | 0));
     sp.fields.forEach((f, k) => {
       L.push(`${I}  if ((v = ${prop(o, g.names[f.p.q]!)}) === undefined) break sp;`);
-      L.push(`${I}  ${encFixed(f.p.arg).conv} const f${k} = x;`);
+      if (f.mid && f.mid.sign) L.push(`${I}  x = v as number; if ((x | 0) !== x) throw BAIL; if (x < -128 || x >= 128) break sp; const f${k} = x < 0 ? 255 - x : x;`);
+      else if (f.mid) L.push(`${I}  x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f${k} = x;`);
+      else L.push(`${I}  ${encFixed(f.p.arg).conv} const f${k} = x;`);
       parts.push(`(f${k} << ${sp.pre - f.off - f.n})`);
     });
     const it = sp.int;

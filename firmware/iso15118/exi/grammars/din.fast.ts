@@ -83,7 +83,17 @@ function d623(): ExiObject {
 }
 
 function d663(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -418446900) !== 0) break sp;
+    const f0 = (x >>> 27) & 3; 
+    const f1 = (x >>> 20) & 15; if (f1 >= 12) throw BAIL; 
+    const f2 = (x >>> 9) & 255; 
+    const f3 = (x >>> 4) & 3; if (f3 >= 3) throw BAIL; 
+    P += 30;
+    return { EVSEIsolationStatus: EN4[f0]!, EVSEStatusCode: EN5[f1]!, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! };
+  }
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
   out: {
@@ -209,7 +219,7 @@ function d823(): ExiObject {
 }
 
 function d1696(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 23) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
@@ -218,8 +228,34 @@ function d1696(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 1) { o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -572507776) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 25) & 1; 
+          const f2 = (x >>> 14) & 255; 
+          const f3 = (x >>> 9) & 3; if (f3 >= 3) throw BAIL; 
+          c = (x >>> 6) & 1;
+          P += 26;
+          o.AC_EVSEStatus = { PowerSwitchClosed: f0, RCD: f1, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! }; break ok;
+        }
+        o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -418446900) !== 0) break sp;
+          const f0 = (x >>> 27) & 3; 
+          const f1 = (x >>> 20) & 15; if (f1 >= 12) throw BAIL; 
+          const f2 = (x >>> 9) & 255; 
+          const f3 = (x >>> 4) & 3; if (f3 >= 3) throw BAIL; 
+          c = (x >>> 1) & 1;
+          P += 31;
+          o.DC_EVSEStatus = { EVSEIsolationStatus: EN4[f0]!, EVSEStatusCode: EN5[f1]!, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! }; break ok;
+        }
+        o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
       else if (c === 2) { o.EVSEStatus = d1731(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
       else throw BAIL;
     }
@@ -247,7 +283,17 @@ function d1731(): ExiObject {
 }
 
 function d1740(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -572507776) !== 0) break sp;
+    const f0 = (x >>> 29) & 1; 
+    const f1 = (x >>> 25) & 1; 
+    const f2 = (x >>> 14) & 255; 
+    const f3 = (x >>> 9) & 3; if (f3 >= 3) throw BAIL; 
+    P += 25;
+    return { PowerSwitchClosed: f0, RCD: f1, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! };
+  }
   const o: ExiObject = {};
   x = (R.getUint16(P >> 3) >>> (7 - (P & 7))) & 511; P += 9; if ((x & 442) !== 0) throw BAIL; y = (x >>> 6) & 1; o.PowerSwitchClosed = y; y = (x >>> 2) & 1; o.RCD = y; c = x & 1; s = 2;
   out: {
@@ -438,7 +484,20 @@ function d2238(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -418446900) !== 0) break sp;
+          const f0 = (x >>> 27) & 3; 
+          const f1 = (x >>> 20) & 15; if (f1 >= 12) throw BAIL; 
+          const f2 = (x >>> 9) & 255; 
+          const f3 = (x >>> 4) & 3; if (f3 >= 3) throw BAIL; 
+          c = (x >>> 1) & 1;
+          P += 31;
+          o.DC_EVSEStatus = { EVSEIsolationStatus: EN4[f0]!, EVSEStatusCode: EN5[f1]!, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! }; break ok;
+        }
+        o.DC_EVSEStatus = d663(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1129,7 +1188,20 @@ function d2578(): ExiObject {
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -572507776) !== 0) break sp;
+          const f0 = (x >>> 29) & 1; 
+          const f1 = (x >>> 25) & 1; 
+          const f2 = (x >>> 14) & 255; 
+          const f3 = (x >>> 9) & 3; if (f3 >= 3) throw BAIL; 
+          c = (x >>> 6) & 1;
+          P += 26;
+          o.AC_EVSEStatus = { PowerSwitchClosed: f0, RCD: f1, NotificationMaxDelay: f2, EVSENotification: EN0[f3]! }; break ok;
+        }
+        o.AC_EVSEStatus = d1740(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1267,8 +1339,21 @@ function e623(ov: ExiValue): void {
 function e663(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 4) break sp;
+    if ((v = o.EVSEIsolationStatus) === undefined) break sp;
+    x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f0 = x;
+    if ((v = o.EVSEStatusCode) === undefined) break sp;
+    x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.NotificationMaxDelay) === undefined) break sp;
+    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+    if ((v = o.EVSENotification) === undefined) break sp;
+    x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+    i = Q >> 3; y = ((f0 << 25) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << 2; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 30;
+    return;
+  }
   out: {
     {
       if ((v = o.EVSEIsolationStatus) !== undefined) { x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a = 0 | (x << 8); if ((v = o.EVSEStatusCode) === undefined) throw BAIL; x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 13; u += 2; s = 2; }
@@ -1396,7 +1481,7 @@ function e823(ov: ExiValue): void {
 function e1696(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
   out: {
     {
@@ -1404,8 +1489,40 @@ function e1696(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.AC_EVSEStatus) !== undefined) { Q += 2; e1740(v); u++; s = 2; }
-      else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e663(v); u++; s = 2; }
+      if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 4 || Array.isArray(r)) break sp;
+          if ((v = r.PowerSwitchClosed) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+          i = Q >> 3; y = ((f0 << 22) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << 5; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 27;
+          break ok;
+        }
+        Q += 2; e1740(o.AC_EVSEStatus);
+      } u++; s = 2; }
+      else if ((v = o.DC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 4 || Array.isArray(r)) break sp;
+          if ((v = r.EVSEIsolationStatus) === undefined) break sp;
+          x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.EVSEStatusCode) === undefined) break sp;
+          x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+          i = Q >> 3; y = (1073741824 | (f0 << 25) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 32;
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e663(o.DC_EVSEStatus);
+      } u++; s = 2; }
       else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1731(v); u++; s = 2; }
       else throw BAIL;
     }
@@ -1436,6 +1553,19 @@ function e1740(ov: ExiValue): void {
   const o = ov;
   let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 4) break sp;
+    if ((v = o.PowerSwitchClosed) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+    if ((v = o.RCD) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.NotificationMaxDelay) === undefined) break sp;
+    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+    if ((v = o.EVSENotification) === undefined) break sp;
+    x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+    i = Q >> 3; y = ((f0 << 22) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << (7 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 25;
+    return;
+  }
   out: {
     {
       if ((v = o.PowerSwitchClosed) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 5); if ((v = o.RCD) === undefined) throw BAIL; x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a |= x << 1; i = Q >> 3; y = (a) << (8 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 8; u += 2; s = 2; }
@@ -1603,7 +1733,23 @@ function e2238(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.DC_EVSEStatus) !== undefined) { Q += 1; e663(v); u++; s = 2; }
+      if ((v = o.DC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 4 || Array.isArray(r)) break sp;
+          if ((v = r.EVSEIsolationStatus) === undefined) break sp;
+          x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.EVSEStatusCode) === undefined) break sp;
+          x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+          i = Q >> 3; y = ((f0 << 25) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << 1; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 31;
+          break ok;
+        }
+        Q += 1; e663(o.DC_EVSEStatus);
+      } u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -2212,7 +2358,23 @@ function e2578(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.AC_EVSEStatus) !== undefined) { Q += 1; e1740(v); u++; s = 7; }
+      if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 4 || Array.isArray(r)) break sp;
+          if ((v = r.PowerSwitchClosed) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f0 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f2 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+          i = Q >> 3; y = ((f0 << 22) | (f1 << 18) | (f2 << 7) | (f3 << 2)) << 6; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 26;
+          break ok;
+        }
+        Q += 1; e1740(o.AC_EVSEStatus);
+      } u++; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {

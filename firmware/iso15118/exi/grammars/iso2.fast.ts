@@ -84,7 +84,17 @@ function d619(): ExiObject {
 }
 
 function d655(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -533077114) !== 0) break sp;
+    const f0 = (x >>> 22) & 255; 
+    const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+    const f2 = (x >>> 10) & 7; if (f2 >= 5) throw BAIL; 
+    const f3 = (x >>> 3) & 15; if (f3 >= 12) throw BAIL; 
+    P += 31;
+    return { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, EVSEIsolationStatus: EN4[f2]!, EVSEStatusCode: EN5[f3]! };
+  }
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -197,7 +207,7 @@ function d785(): ExiObject {
 }
 
 function d1644(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
   const o: ExiObject = {};
   x = (R.getUint32(P >> 3) >>> (22 - (P & 7))) & 1023; P += 10; if ((x & 772) !== 0) throw BAIL; y = (x >>> 3) & 31; if (y >= 26) throw BAIL; o.ResponseCode = EN1[y]!; c = x & 3; s = 1;
   out: {
@@ -206,9 +216,45 @@ function d1644(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 1) { o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
-      else if (c === 2) { o.EVSEStatus = d1679(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533080064) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 13) & 1; 
+          c = (x >>> 10) & 1;
+          P += 22;
+          o.AC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 }; break ok;
+        }
+        o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533077114) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 10) & 7; if (f2 >= 5) throw BAIL; 
+          const f3 = (x >>> 3) & 15; if (f3 >= 12) throw BAIL; 
+          c = (x >>> 0) & 1;
+          P += 32;
+          o.DC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, EVSEIsolationStatus: EN4[f2]!, EVSEStatusCode: EN5[f3]! }; break ok;
+        }
+        o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533102592) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          c = (x >>> 14) & 1;
+          P += 18;
+          o.EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]! }; break ok;
+        }
+        o.EVSEStatus = d1679(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -221,7 +267,15 @@ function d1644(): ExiObject {
 }
 
 function d1679(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -533102592) !== 0) break sp;
+    const f0 = (x >>> 22) & 255; 
+    const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+    P += 17;
+    return { NotificationMaxDelay: f0, EVSENotification: EN0[f1]! };
+  }
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -243,7 +297,16 @@ function d1679(): ExiObject {
 }
 
 function d1706(): ExiObject {
-  let s = 0, c = 0, x = 0, y = 0;
+  let s = 0, c = 0, i = 0, x = 0, y = 0;
+  sp: {
+    i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+    if ((x & -533080064) !== 0) break sp;
+    const f0 = (x >>> 22) & 255; 
+    const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+    const f2 = (x >>> 13) & 1; 
+    P += 21;
+    return { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 };
+  }
   const o: ExiObject = {};
   c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
   out: {
@@ -409,7 +472,20 @@ function d2354(): ExiObject {
       else throw BAIL;
     }
     if (s === 1) {
-      if (c === 0) { o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 2; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533077114) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 10) & 7; if (f2 >= 5) throw BAIL; 
+          const f3 = (x >>> 3) & 15; if (f3 >= 12) throw BAIL; 
+          c = (x >>> 0) & 1;
+          P += 32;
+          o.DC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, EVSEIsolationStatus: EN4[f2]!, EVSEStatusCode: EN5[f3]! }; break ok;
+        }
+        o.DC_EVSEStatus = d655(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1106,22 +1182,70 @@ function d2676(): ExiObject {
       } s = 4; }
       else if (c === 1) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
       else if (c === 2) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 3) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      else if (c === 3) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533080064) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 13) & 1; 
+          c = (x >>> 10) & 1;
+          P += 22;
+          o.AC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 }; break ok;
+        }
+        o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if (c === 0) { o.MeterInfo = d2242(); c = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2; s = 5; }
       else if (c === 1) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 2) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      else if (c === 2) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533080064) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 13) & 1; 
+          c = (x >>> 10) & 1;
+          P += 22;
+          o.AC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 }; break ok;
+        }
+        o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
       if (c === 0) { x = (R.getUint16(P >> 3) >>> (12 - (P & 7))) & 15; P += 4; if ((x & 10) !== 0) throw BAIL; y = (x >>> 2) & 1; o.ReceiptRequired = y; c = x & 1; s = 6; }
-      else if (c === 1) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      else if (c === 1) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533080064) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 13) & 1; 
+          c = (x >>> 10) & 1;
+          P += 22;
+          o.AC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 }; break ok;
+        }
+        o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if (c === 0) { o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 7; }
+      if (c === 0) { ok: {
+        sp: {
+          i = P >> 3; y = P & 7; x = (R.getUint32(i) << y) | (B[i + 4]! >>> (8 - y));
+          if ((x & -533080064) !== 0) break sp;
+          const f0 = (x >>> 22) & 255; 
+          const f1 = (x >>> 17) & 3; if (f1 >= 3) throw BAIL; 
+          const f2 = (x >>> 13) & 1; 
+          c = (x >>> 10) & 1;
+          P += 22;
+          o.AC_EVSEStatus = { NotificationMaxDelay: f0, EVSENotification: EN0[f1]!, RCD: f2 }; break ok;
+        }
+        o.AC_EVSEStatus = d1706(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1;
+      } s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
@@ -1258,8 +1382,21 @@ function e619(ov: ExiValue): void {
 function e655(ov: ExiValue): void {
   if (typeof ov !== "object" || ov === null || Array.isArray(ov)) throw BAIL;
   const o = ov;
-  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
+  let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0, z = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 4) break sp;
+    if ((v = o.NotificationMaxDelay) === undefined) break sp;
+    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+    if ((v = o.EVSENotification) === undefined) break sp;
+    x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.EVSEIsolationStatus) === undefined) break sp;
+    x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f2 = x;
+    if ((v = o.EVSEStatusCode) === undefined) break sp;
+    x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+    i = Q >> 3; y = ((f0 << 21) | (f1 << 16) | (f2 << 9) | (f3 << 2)) << 1; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 31;
+    return;
+  }
   out: {
     {
       if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
@@ -1380,9 +1517,35 @@ function e1644(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.AC_EVSEStatus) !== undefined) { Q += 2; e1706(v); u++; s = 2; }
+      if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+          i = Q >> 3; y = ((f0 << 11) | (f1 << 6) | (f2 << 2)) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+          break ok;
+        }
+        Q += 2; e1706(o.AC_EVSEStatus);
+      } u++; s = 2; }
       else if ((v = o.DC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e655(v); u++; s = 2; }
-      else if ((v = o.EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1679(v); u++; s = 2; }
+      else if ((v = o.EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 2 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          i = Q >> 3; y = (262144 | (f0 << 7) | (f1 << 2)) << (13 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 19;
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1679(o.EVSEStatus);
+      } u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -1398,6 +1561,15 @@ function e1679(ov: ExiValue): void {
   const o = ov;
   let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 2) break sp;
+    if ((v = o.NotificationMaxDelay) === undefined) break sp;
+    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+    if ((v = o.EVSENotification) === undefined) break sp;
+    x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    i = Q >> 3; y = ((f0 << 7) | (f1 << 2)) << (7 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 17;
+    return;
+  }
   out: {
     {
       if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
@@ -1420,6 +1592,17 @@ function e1706(ov: ExiValue): void {
   const o = ov;
   let s = 0, u = 0, i = 0, x = 0, y = 0, a = 0;
   let v: ExiValue | undefined;
+  sp: {
+    if (Object.keys(o).length !== 3) break sp;
+    if ((v = o.NotificationMaxDelay) === undefined) break sp;
+    x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+    if ((v = o.EVSENotification) === undefined) break sp;
+    x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+    if ((v = o.RCD) === undefined) break sp;
+    x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+    i = Q >> 3; y = ((f0 << 11) | (f1 << 6) | (f2 << 2)) << (11 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 21;
+    return;
+  }
   out: {
     {
       if ((v = o.NotificationMaxDelay) !== undefined) { x = v as number; if (x >>> 0 !== x) throw BAIL; if (x < 128) { i = Q >> 3; y = (0 | (x << 1)) << (13 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 11; } else { Q += 2; Q = wu(Q, x) + 1; } u++; s = 1; }
@@ -1580,7 +1763,23 @@ function e2354(ov: ExiValue): void {
       else throw BAIL;
     }
     if (s === 1) {
-      if ((v = o.DC_EVSEStatus) !== undefined) { Q += 1; e655(v); u++; s = 2; }
+      if ((v = o.DC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 4 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.EVSEIsolationStatus) === undefined) break sp;
+          x = typeof v === "string" ? EM4[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f2 = x;
+          if ((v = r.EVSEStatusCode) === undefined) break sp;
+          x = typeof v === "string" ? EM5[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f3 = x;
+          i = Q >> 3; y = ((f0 << 21) | (f1 << 16) | (f2 << 9) | (f3 << 2)) << 0; z = Q & 7; W[i] |= y >>> (24 + z); D.setUint32(i + 1, y << (8 - z)); Q += 32;
+          break ok;
+        }
+        Q += 1; e655(o.DC_EVSEStatus);
+      } u++; s = 2; }
       else throw BAIL;
     }
     if (s === 2) {
@@ -2211,22 +2410,78 @@ function e2676(ov: ExiValue): void {
       } u++; s = 4; }
       else if ((v = o.MeterInfo) !== undefined) { i = Q >> 3; y = (1) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e2242(v); u++; s = 5; }
       else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 16 | (x << 1); i = Q >> 3; y = (a) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1706(v); u++; s = 7; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+          i = Q >> 3; y = (6291456 | (f0 << 11) | (f1 << 6) | (f2 << 2)) << (8 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 24;
+          break ok;
+        }
+        i = Q >> 3; y = (3) << (13 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 3; e1706(o.AC_EVSEStatus);
+      } u++; s = 7; }
       else throw BAIL;
     }
     if (s === 4) {
       if ((v = o.MeterInfo) !== undefined) { Q += 2; e2242(v); u++; s = 5; }
       else if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 8 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(v); u++; s = 7; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+          i = Q >> 3; y = (4194304 | (f0 << 11) | (f1 << 6) | (f2 << 2)) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+          break ok;
+        }
+        i = Q >> 3; y = (2) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(o.AC_EVSEStatus);
+      } u++; s = 7; }
       else throw BAIL;
     }
     if (s === 5) {
       if ((v = o.ReceiptRequired) !== undefined) { x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; a = 0 | (x << 1); i = Q >> 3; y = (a) << (11 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 5; u += 1; s = 6; }
-      else if ((v = o.AC_EVSEStatus) !== undefined) { i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(v); u++; s = 7; }
+      else if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+          i = Q >> 3; y = (2097152 | (f0 << 11) | (f1 << 6) | (f2 << 2)) << (9 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 23;
+          break ok;
+        }
+        i = Q >> 3; y = (1) << (14 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 2; e1706(o.AC_EVSEStatus);
+      } u++; s = 7; }
       else throw BAIL;
     }
     if (s === 6) {
-      if ((v = o.AC_EVSEStatus) !== undefined) { Q += 1; e1706(v); u++; s = 7; }
+      if ((v = o.AC_EVSEStatus) !== undefined) { ok: {
+        sp: {
+          const r = v as ExiObject;
+          if (Object.keys(r).length !== 3 || Array.isArray(r)) break sp;
+          if ((v = r.NotificationMaxDelay) === undefined) break sp;
+          x = v as number; if (x >>> 0 !== x) throw BAIL; if (x >= 128) break sp; const f0 = x;
+          if ((v = r.EVSENotification) === undefined) break sp;
+          x = typeof v === "string" ? EM0[v as string] ?? -1 : -1; if (x < 0) throw BAIL; const f1 = x;
+          if ((v = r.RCD) === undefined) break sp;
+          x = v === 1 || (v as unknown) === true ? 1 : v === 0 || (v as unknown) === false ? 0 : -1; if (x < 0) throw BAIL; const f2 = x;
+          i = Q >> 3; y = ((f0 << 11) | (f1 << 6) | (f2 << 2)) << (10 - (Q & 7)); W[i] |= y >>> 24; D.setUint32(i + 1, y << 8); Q += 22;
+          break ok;
+        }
+        Q += 1; e1706(o.AC_EVSEStatus);
+      } u++; s = 7; }
       else throw BAIL;
     }
     if (s === 7) {
