@@ -61,6 +61,58 @@ export const MEMORY_SCENARIO = {
   ],
 };
 
+const MEMORY_METER_IC = MEMORY_SCENARIO.board.meterIc;
+const PLC_MODEM = { chip: "qca7000", spi: { hz: 8_000_000, mode: 3, select: 2 }, irq: 12 } as const;
+
+/**
+ * The DC session (simulator/scenarios/din70121-dc.json made demo-like): a DIN SPEC 70121 car on a 50 kW DC board
+ * (fixed cable, AC input rated 80 A, QCA7000 PLC modem, the demo's ADE9000 meter IC on the AC input), a card,
+ * signed MeterValues every 10 s. Timeline (Node run): SLAC 5.0–5.5 s, SDP + V2GTP + supportedAppProtocol at 6.1 s,
+ * authorized at 8 s, CableCheck, PreCharge, CurrentDemand 12.5–90 s (~1 kWh), PowerDelivery Stop, WeldingDetection,
+ * SessionStop at ~93 s, unplug at 100 s.
+ */
+export const DC_MEMORY_SCENARIO = {
+  name: "xs-memory-din-dc",
+  description: "A DIN 70121 car on a 50 kW DC charger: plug, SLAC, SDP, the DIN session, a card, CableCheck, PreCharge, CurrentDemand with signed meter values, stop at its target SoC, unplug.",
+  seed: 70121,
+  duration: "110s",
+  board: { holdUpMs: 50, meterIc: MEMORY_METER_IC, plcModem: PLC_MODEM, dc: { maxPower: 50_000 }, ratedCurrent: 80, tetheredCable: true },
+  config: { hlcEnabled: true, installerCurrentLimit: 80, signedMeterValues: true, meterValueSampleIntervalS: 10 },
+  ev: { hlc: { protocol: "din" }, batteryKWh: 10, initialSoc: 40, targetSoc: 50 },
+  events: [
+    { at: "5s", do: "plug" },
+    { at: "8s", do: "swipe", idTag: "DEMO-CARD-01" },
+    { at: "100s", do: "unplug" },
+  ],
+};
+
+/**
+ * The ISO 15118-2 AC session (simulator/scenarios/iso15118-ac.json made demo-like): the demo's wallbox with a QCA7000
+ * modem, an ISO-2 car (EIM), a card, signed MeterValues. SLAC/SDP/handshake by 6.1 s, authorized at 8 s, charging
+ * 8.2–82.5 s (ChargingStatus loop), SessionStop at 82.5 s, unplug at 100 s.
+ */
+export const AC_HLC_MEMORY_SCENARIO = {
+  name: "xs-memory-iso2-ac",
+  description: "An ISO 15118-2 AC car: plug, SLAC, SDP, the ISO-2 session, a card, charge with signed meter values, stop at its target SoC, unplug.",
+  seed: 15118,
+  duration: "110s",
+  board: { holdUpMs: 50, meterIc: MEMORY_METER_IC, plcModem: PLC_MODEM },
+  config: { hlcEnabled: true, signedMeterValues: true, meterValueSampleIntervalS: 10 },
+  ev: { hlc: true, batteryKWh: 2, initialSoc: 50, targetSoc: 60, maxCurrent: 16 },
+  events: [
+    { at: "5s", do: "plug" },
+    { at: "8s", do: "swipe", idTag: "DEMO-CARD-01" },
+    { at: "100s", do: "unplug" },
+  ],
+};
+
+/** The HLC sessions measured, with the virtual instant taken as "mid-session" (in the charge loop). */
+export const HLC_SESSIONS = {
+  "din-dc": { scenario: DC_MEMORY_SCENARIO, midMs: 50_000, label: "DIN 70121 DC" },
+  "iso2-ac": { scenario: AC_HLC_MEMORY_SCENARIO, midMs: 45_000, label: "ISO 15118-2 AC" },
+} as const;
+export type HlcSessionName = keyof typeof HLC_SESSIONS;
+
 export interface Footprint {
   /** Live slots after GC. */
   slots: number;
@@ -92,7 +144,9 @@ export interface Sample {
 }
 
 export interface VariantReport {
-  variant: "full" | "no-ocpp";
+  variant: "full" | "no-ocpp" | "no-hlc";
+  /** The scenario's name. */
+  scenario: string;
   /** Engine + evaluated bundle before start() (absolute). */
   baseline: Footprint & { slotSize: number };
   samples: Sample[];
@@ -110,7 +164,32 @@ export interface VariantReport {
   /** The same for start() (parsing and validating the config, building every component). */
   startInCommandSlots: number;
   commands: number;
-  session: { ok: boolean; interlockTrips: number; transactions: number; meterValues: number; registration: string; problems: string[] };
+  /** Class-level censuses of the whole live heap (firmware + bridge + engine) at the `censusAt` instants. */
+  census?: Array<{ t: number; entries: CensusEntry[] }>;
+  session: {
+    ok: boolean;
+    interlockTrips: number;
+    transactions: number;
+    meterValues: number;
+    registration: string;
+    problems: string[];
+    /** Energy of the sessions that ended (Wh, the firmware's meter). */
+    energyWh: number;
+    /** The HLC milestones in the trace (SECC side). */
+    hlc: { handshake: string | null; sessionEnd: string | null; energyOn: number; isolation: string | null; safeStops: number };
+  };
+}
+
+/** One HLC session: the whole firmware, and the same session with hlcEnabled false (the HLC stack's share). */
+export interface HlcSessionReport {
+  name: HlcSessionName;
+  full: VariantReport;
+  /** hlcEnabled false (absent with `fullOnly`): the same board and car; a DC board then never charges. */
+  noHlc?: VariantReport;
+  /** The full run's sample nearest to the scenario's mid-session instant. */
+  mid: Sample;
+  /** full − noHlc, the firmware's own figures (absent with `fullOnly`). */
+  share?: { highWater: Footprint; mid: Footprint; afterSession: Footprint };
 }
 
 export interface MemoryReport {
@@ -123,13 +202,20 @@ export interface MemoryReport {
 export interface MemoryOptions {
   /** Sample (gc + snapshot + bridge share) every this many virtual ms. Default 1,000. */
   sampleMs?: number;
-  /** Only the full firmware (no OCPP-stub run). */
+  /** Only the full firmware (no OCPP-stub run, no hlcEnabled-false run). */
   fullOnly?: boolean;
+  /** measureHlcMemory: which HLC sessions (default both). */
+  sessions?: HlcSessionName[];
 }
 
 /** Runs the measurement in a child process (SES lockdown stays out of the caller's process). */
 export function measureMemory(options: MemoryOptions = {}): Promise<MemoryReport> {
   return runChild(here, ["--child", JSON.stringify(options)], "bench-memory") as Promise<MemoryReport>;
+}
+
+/** The HLC sessions (HLC_SESSIONS), each in full and with hlcEnabled false, in a child process. */
+export function measureHlcMemory(options: MemoryOptions = {}): Promise<HlcSessionReport[]> {
+  return runChild(here, ["--hlc-child", JSON.stringify(options)], "bench-memory") as Promise<HlcSessionReport[]>;
 }
 
 function thousands(n: number): string {
@@ -140,7 +226,7 @@ const pct = (part: number, whole: number): string => `${Math.round((1000 * part)
 
 /** The bench rows (tools/bench.ts). */
 export async function benchMemory(options: MemoryOptions = {}): Promise<BenchRow[]> {
-  const r = await measureMemory(options);
+  const [r, hlc] = await Promise.all([measureMemory(options), measureHlcMemory(options)]);
   const f = r.full;
   const b = f.afterBoot.firmware, h = f.highWater.firmware, e = f.afterSession.firmware;
   const P = ESP32_POOLS;
@@ -179,6 +265,37 @@ export async function benchMemory(options: MemoryOptions = {}): Promise<BenchRow
       note: `${pct(P.chunkBytes - h.chunks, P.chunkBytes)} free (64-bit chunk sizes: an upper bound)`,
     },
   ];
+  for (const h of hlc) rows.push(...hlcRows(h));
+  return rows;
+}
+
+/** The rows of one HLC session (HLC_SESSIONS): the firmware's high-water against the pools, the HLC stack's share. */
+function hlcRows(h: HlcSessionReport): BenchRow[] {
+  const P = ESP32_POOLS;
+  const { label, midMs } = HLC_SESSIONS[h.name];
+  const hw = h.full.highWater.firmware;
+  const fits = hw.slots <= 0.8 * P.slots && hw.chunks <= 0.8 * P.chunkBytes;
+  const rows: BenchRow[] = [
+    {
+      name: `XS firmware live heap high-water over a ${label} session (HLC, OCPP, signed MV; sampled every 1 s)`,
+      value: hw.slots,
+      unit: "slots",
+      note: `${pct(hw.slots, P.slots)} of 4,928 slots; ${thousands(hw.chunks)} chunk B = ${pct(hw.chunks, P.chunkBytes)} of 78,848; 80 % target ${fits ? "met" : "NOT met"}`,
+    },
+  ];
+  if (h.share && h.noHlc) {
+    const sh = h.share;
+    const bytes = (f: Footprint): number => f.slots * P.slotBytes + f.chunks;
+    const off = h.noHlc.session;
+    rows.push({
+      name: `XS HLC stack share at the high-water, ${label} (full minus hlcEnabled false)`,
+      value: bytes(sh.highWater),
+      unit: "bytes",
+      note: `${thousands(sh.highWater.slots)} slots x 16 B + ${thousands(sh.highWater.chunks)} chunk B; mid-session (${midMs / 1000} s) ${thousands(sh.mid.slots)} slots + ${thousands(sh.mid.chunks)} B; ${
+        off.energyWh > 0 ? `without HLC the car charges on basic PWM (${Math.round(off.energyWh)} Wh)` : "without HLC the DC charger never charges (0 Wh)"
+      }`,
+    });
+  }
   return rows;
 }
 
@@ -191,10 +308,18 @@ interface SnapshotWorker {
 
 /** Live chunk bytes and slots from an XS snapshot (it runs a full GC first). */
 export async function snapshotFootprint(xs: XsFirmwareT): Promise<Footprint & { slotSize: number }> {
+  return footprintOf(await snapshotOf(xs));
+}
+
+/** An XS snapshot of the worker (XS runs a full GC first). */
+export async function snapshotOf(xs: XsFirmwareT): Promise<Buffer> {
   const worker = (xs as unknown as { worker: SnapshotWorker }).worker;
   const parts: Uint8Array[] = [];
   for await (const part of worker.makeSnapshotStream("memory")) parts.push(part);
-  const buf = Buffer.concat(parts);
+  return Buffer.concat(parts);
+}
+
+function footprintOf(buf: Buffer): Footprint & { slotSize: number } {
   if (buf.toString("latin1", 4, 8) !== "XS_M") throw new Error("snapshot: not an XS machine");
   let slotSize = 0, chunks = -1, heap = -1;
   for (let at = 8; at + 8 <= buf.length; ) {
@@ -208,6 +333,108 @@ export async function snapshotFootprint(xs: XsFirmwareT): Promise<Footprint & { 
   }
   if (chunks < 0 || heap < 0 || slotSize <= 0) throw new Error("snapshot: BLOC/HEAP/VERS atoms not found");
   return { chunks, slots: heap / slotSize, slotSize };
+}
+
+/** Live slots per object kind, from an XS snapshot's HEAP: key "Class" / "Array" / "fn name" / "(closure vars)"... */
+export interface CensusEntry {
+  label: string;
+  objects: number;
+  /** Slots of the instances and their property / internal chains. */
+  slots: number;
+}
+
+/**
+ * A class-level census of the live heap, parsed from an XS snapshot (64-bit little-endian xsnap slots: next, kind,
+ * flag, ID, value; references as 1-based slot indexes, strings as BLOC offsets). Each instance is counted with
+ * the slots of its own chain (properties and internal slots), labelled by its prototype's constructor name
+ * (plain objects "Object", arrays "Array", functions "fn <name>"). Slots no instance chain holds (closure
+ * variables, strings' holders, keys...) are counted by kind under "(other: kind N)". Slot counts only (the chunks
+ * an array or a string owns are not attributed).
+ */
+export function censusOf(buf: Buffer): CensusEntry[] {
+  let heapAt = -1, heapLen = 0, blocAt = -1, keysAt = -1, keysLen = 0, slotSize = 0;
+  for (let at = 8; at + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(at);
+    const type = buf.toString("latin1", at + 4, at + 8);
+    if (type === "VERS") slotSize = buf[at + 11]!;
+    else if (type === "BLOC") blocAt = at + 8;
+    else if (type === "HEAP") (heapAt = at + 8), (heapLen = size - 8);
+    else if (type === "KEYS") (keysAt = at + 8), (keysLen = size - 8);
+    if (size < 8) break;
+    at += size;
+  }
+  if (slotSize !== 32 || heapAt < 0 || blocAt < 0 || keysAt < 0) throw new Error("census: a 64-bit XS snapshot is needed");
+  const n = heapLen / 32;
+  // Slot i (1-based) at heapAt + (i - 1) * 32.
+  const off = (i: number): number => heapAt + (i - 1) * 32;
+  const kind = (i: number): number => buf.readInt8(off(i) + 8);
+  const next = (i: number): number => Number(buf.readBigUInt64LE(off(i)));
+  const id = (i: number): number => buf.readUInt32LE(off(i) + 12);
+  const ref = (i: number, at = 16): number => Number(buf.readBigUInt64LE(off(i) + at));
+  const cString = (at: number): string => {
+    const start = blocAt + at;
+    let end = start;
+    while (end < buf.length && buf[end] !== 0) end++;
+    return buf.toString("utf8", start, end);
+  };
+  const KEY = 43, INSTANCE = 13, REFERENCE = 10, STRING = 5, STRING_X = 6, ARRAY = 16, CODE = 19, CODE_X = 20, CALLBACK = 18;
+  const keyNames = new Map<number, string>();
+  for (let k = 0; k < keysLen / 8; k++) {
+    const slot = Number(buf.readBigUInt64LE(keysAt + 8 * k));
+    if (slot > 0 && slot <= n && kind(slot) === KEY) keyNames.set(k, cString(ref(slot)));
+  }
+  const property = (obj: number, name: string): number => {
+    for (let s = next(obj), guard = 0; s > 0 && guard < 10_000; s = next(s), guard++) if (keyNames.get(id(s)) === name) return s;
+    return 0;
+  };
+  const stringOf = (s: number): string | null => (s > 0 && kind(s) === STRING ? cString(ref(s)) : null);
+  const nameOfFunction = (f: number): string => stringOf(property(f, "name")) ?? "?";
+  const protoLabel = new Map<number, string>();
+  const labelOfProto = (p: number): string => {
+    if (p === 0) return "(null prototype)";
+    let l = protoLabel.get(p);
+    if (l === undefined) {
+      const c = property(p, "constructor");
+      if (c > 0 && kind(c) === REFERENCE) l = nameOfFunction(ref(c));
+      else {
+        const names: string[] = [];
+        for (let s = next(p), guard = 0; s > 0 && guard < 4; s = next(s), guard++) names.push(keyNames.get(id(s)) ?? `#${kind(s)}`);
+        l = `(prototype {${names.join(",")}})`;
+      }
+      protoLabel.set(p, l);
+    }
+    return l;
+  };
+  const owned = new Uint8Array(n + 1);
+  const byLabel = new Map<string, CensusEntry>();
+  const add = (label: string, slots: number): void => {
+    const e = byLabel.get(label) ?? { label, objects: 0, slots: 0 };
+    e.objects++;
+    e.slots += slots;
+    byLabel.set(label, e);
+  };
+  for (let i = 1; i <= n; i++) {
+    if (kind(i) !== INSTANCE) continue;
+    owned[i] = 1;
+    let count = 1;
+    for (let s = next(i), guard = 0; s > 0 && s <= n && guard < 100_000; s = next(s), guard++) {
+      owned[s] = 1;
+      count++;
+    }
+    const first = next(i);
+    const fk = first > 0 ? kind(first) : -1;
+    const label =
+      fk === CODE || fk === CODE_X || fk === CALLBACK
+        ? `fn ${nameOfFunction(i)}`
+        : fk === ARRAY
+          ? "Array"
+          : fk === STRING || fk === STRING_X
+            ? "String object"
+            : labelOfProto(ref(i, 24));
+    add(label, count);
+  }
+  for (let i = 1; i <= n; i++) if (!owned[i]) add(`(other: kind ${kind(i)})`, 1);
+  return [...byLabel.values()].sort((a, b) => b.slots - a.slots);
 }
 
 const minus = (a: Footprint, b: Footprint): Footprint => ({ slots: a.slots - b.slots, chunks: a.chunks - b.chunks });
@@ -271,16 +498,24 @@ export const FEATURES = ALL.filter((f) => f.name !== ${JSON.stringify(without ??
   return file;
 }
 
-async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs: number, endMs?: number): Promise<VariantReport> {
+async function runVariant(
+  variant: VariantReport["variant"],
+  bundle: string,
+  sampleMs: number,
+  endMs?: number,
+  scenarioIn: { name: string } = MEMORY_SCENARIO,
+  censusAt: number[] = [],
+): Promise<VariantReport> {
   const { XsFirmware } = await import("./host.js");
   const { Simulation } = (await import(path.join(root, "build/simulator/simulation.js"))) as typeof import("../../simulator/simulation.js");
   const { parseScenario } = (await import(path.join(root, "build/simulator/scenario.js"))) as typeof import("../../simulator/scenario.js");
-  const scenario = parseScenario(JSON.stringify(MEMORY_SCENARIO), "xs-memory");
+  const scenario = parseScenario(JSON.stringify(scenarioIn), scenarioIn.name);
   const sim = await Simulation.create({ scenario, recordHal: false, keepTrace: true });
   let xs: XsFirmwareT | null = null;
   let baseline: (Footprint & { slotSize: number }) | null = null;
   let liveMax = 0, inCommandMax = 0, startInCommand = 0, commands = 0, boots = 0;
   const samples: Sample[] = [];
+  const census: Array<{ t: number; entries: CensusEntry[] }> = [];
 
   const sample = async (label: string): Promise<Sample> => {
     const x = xs!;
@@ -297,7 +532,7 @@ async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs:
 
   await sim.start(async (hal, config) => {
     if (++boots > 1) throw new Error("bench-memory: the firmware rebooted");
-    const x = await XsFirmware.launch({ bundle, name: `xs-memory-${variant}`, stdout: "ignore", historyLimit: 0 });
+    const x = await XsFirmware.launch({ bundle, name: `${scenarioIn.name}-${variant}`, stdout: "ignore", historyLimit: 0 });
     xs = x;
     x.attach(hal);
     baseline = await snapshotFootprint(x);
@@ -325,14 +560,22 @@ async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs:
   for (let t = sampleMs; t <= end; t += sampleMs) {
     await sim.scheduler.run(t);
     await sample(`${t / 1000} s`);
+    if (censusAt.includes(t)) census.push({ t, entries: censusOf(await snapshotOf(xs!)) });
   }
   const st = (await xs!.status()) as { ocpp: { registration: string } };
   const afterSession = await sample("after session");
   const result = sim.result();
-  const meterValues = sim.trace.events.filter((e) => {
-    const f = (e as { kind: string; frame?: unknown }).frame;
-    return (e as { kind: string }).kind === "ocpp" && Array.isArray(f) && f[0] === 2 && f[2] === "MeterValues";
+  const events = sim.trace.events as unknown as Array<Record<string, unknown>>;
+  const meterValues = events.filter((e) => {
+    const f = e.frame;
+    return e.kind === "ocpp" && Array.isArray(f) && f[0] === 2 && f[2] === "MeterValues";
   }).length;
+  const hlcEvents = events.filter((e) => e.kind === "hlc");
+  const hlcField = (event: string, field: string): string | null => {
+    const e = hlcEvents.find((x) => x.event === event);
+    return e === undefined ? null : String(e[field]);
+  };
+  const energyWh = events.filter((e) => e.kind === "session" && e.event === "ended").reduce((a, e) => a + Number(e.Wh ?? 0), 0);
   await xs!.close();
   await sim.close();
   const hw = (pick: (s: Sample) => Footprint): Footprint => ({
@@ -341,6 +584,7 @@ async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs:
   });
   return {
     variant,
+    scenario: scenarioIn.name,
     baseline: baseline!,
     samples,
     afterBoot,
@@ -350,6 +594,7 @@ async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs:
     inCommandSlotsMax: inCommandMax,
     startInCommandSlots: startInCommand,
     commands,
+    ...(census.length > 0 ? { census } : {}),
     session: {
       ok: result.ok,
       interlockTrips: result.interlockTrips,
@@ -357,6 +602,14 @@ async function runVariant(variant: "full" | "no-ocpp", bundle: string, sampleMs:
       meterValues,
       registration: st.ocpp.registration,
       problems: (result as unknown as { problems?: string[] }).problems ?? [],
+      energyWh,
+      hlc: {
+        handshake: hlcField("handshake", "protocol"),
+        sessionEnd: hlcField("session-end", "end"),
+        energyOn: hlcEvents.filter((e) => e.event === "energy" && e.on === true).length,
+        isolation: hlcField("isolation", "result"),
+        safeStops: events.filter((e) => e.kind === "safe-stop" || (e.kind === "hlc" && e.event === "safe-stop")).length,
+      },
     },
   };
 }
@@ -375,6 +628,65 @@ async function child(options: MemoryOptions): Promise<MemoryReport> {
       highWater: minus(full.highWater.firmware, noOcpp.highWater.firmware),
     },
   };
+}
+
+/** The sample of `r` nearest to virtual instant `t`. */
+function sampleAt(r: VariantReport, t: number): Sample {
+  let best = r.samples[0]!;
+  for (const s of r.samples) if (Math.abs(s.t - t) < Math.abs(best.t - t)) best = s;
+  return best;
+}
+
+async function hlcChild(options: MemoryOptions): Promise<HlcSessionReport[]> {
+  await import("@endo/init");
+  const { bundleXsGuest } = await import("../bundle.js");
+  const sampleMs = options.sampleMs ?? 1_000;
+  const bundle = (await bundleXsGuest(root, { outFile: "build/xs-memory/full.js" })).file;
+  const out: HlcSessionReport[] = [];
+  for (const name of options.sessions ?? (Object.keys(HLC_SESSIONS) as HlcSessionName[])) {
+    const { scenario, midMs } = HLC_SESSIONS[name];
+    const full = await runVariant("full", bundle, sampleMs, undefined, scenario);
+    const mid = sampleAt(full, midMs);
+    if (options.fullOnly) {
+      out.push({ name, full, mid });
+      continue;
+    }
+    const off = { ...scenario, name: `${scenario.name}-no-hlc`, config: { ...scenario.config, hlcEnabled: false } };
+    const noHlc = await runVariant("no-hlc", bundle, sampleMs, undefined, off);
+    out.push({
+      name,
+      full,
+      noHlc,
+      mid,
+      share: {
+        highWater: minus(full.highWater.firmware, noHlc.highWater.firmware),
+        mid: minus(mid.firmware, sampleAt(noHlc, midMs).firmware),
+        afterSession: minus(full.afterSession.firmware, noHlc.afterSession.firmware),
+      },
+    });
+  }
+  return out;
+}
+
+/** `--scenario FILE`: the full firmware on any scenario file (high-water, after boot / session, the samples). */
+async function scenarioChild(file: string, options: MemoryOptions & { censusAt?: number[] }): Promise<VariantReport> {
+  await import("@endo/init");
+  const { bundleXsGuest } = await import("../bundle.js");
+  const scenario = JSON.parse(await readFile(path.resolve(file), "utf8")) as { name: string };
+  const bundle = (await bundleXsGuest(root, { outFile: "build/xs-memory/full.js" })).file;
+  const name = scenario.name ?? path.basename(file, ".json");
+  return runVariant("full", bundle, options.sampleMs ?? 1_000, undefined, { ...scenario, name }, options.censusAt ?? []);
+}
+
+/** The census entries of `b` minus those of `a`, by label, largest growth first (changed labels only). */
+export function censusDiff(a: CensusEntry[], b: CensusEntry[]): CensusEntry[] {
+  const m = new Map<string, CensusEntry>();
+  for (const e of b) m.set(e.label, { ...e });
+  for (const e of a) {
+    const x = m.get(e.label) ?? { label: e.label, objects: 0, slots: 0 };
+    m.set(e.label, { label: e.label, objects: x.objects - e.objects, slots: x.slots - e.slots });
+  }
+  return [...m.values()].filter((e) => e.slots !== 0 || e.objects !== 0).sort((x, y) => y.slots - x.slots);
 }
 
 /**
@@ -401,11 +713,17 @@ async function featuresChild(): Promise<Record<string, Footprint>> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === here) {
-  const opts = process.argv[3] ? (JSON.parse(process.argv[3]) as MemoryOptions) : {};
+  const opts = process.argv[3] && process.argv[2] !== "--scenario" ? (JSON.parse(process.argv[3]) as MemoryOptions) : {};
   const run: Promise<unknown> =
     process.argv[2] === "--child"
       ? child(opts)
-      : process.argv[2] === "--rows"
+      : process.argv[2] === "--hlc-child"
+        ? hlcChild(opts)
+        : process.argv[2] === "--scenario"
+          ? scenarioChild(process.argv[3]!, process.argv[4] ? (JSON.parse(process.argv[4]) as MemoryOptions) : {})
+          : process.argv[2] === "--hlc"
+          ? measureHlcMemory(opts)
+          : process.argv[2] === "--rows"
         ? benchMemory(opts)
         : process.argv[2] === "--features"
           ? featuresChild()
