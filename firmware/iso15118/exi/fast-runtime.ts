@@ -191,12 +191,60 @@ export function wu(q: number, v: number): number {
     v = Math.floor(v / 128);
   }
 }
-// the last hex string encoded: its whole encoding (length + bytes) as bytes and as 32-bit words, and its byte count
-// (a session's SessionID repeats in every message: one compare, then the bytes are copied at the cursor)
+/**
+ * A byte sequence written at any bit alignment, kept shifted for the last alignment: the first byte's high bits to
+ * OR into the cursor's byte, then the bytes after it (the buffer is zero there, see tools/gen-exi/fast.ts) as 32-bit
+ * words and a tail, stored without shifting (the SessionID's 9 bytes: 2 stores of a word and one byte; with the
+ * shifts done per message: session host DIN -79 units on XS, ISO-2 DC -190 with the EVSEID).
+ */
+class Shifted {
+  b: number[] = [];
+  /** The alignment the words are for (-1: none yet). */
+  al = -1;
+  head = 0;
+  words: number[] = [];
+  tail: number[] = [];
+  constructor(b: number[]) {
+    this.set(b);
+  }
+  set(b: number[]): void {
+    this.b = b;
+    this.al = -1;
+  }
+  write(q: number): number {
+    const s = q & 7;
+    if (s !== this.al) this.shift(s);
+    let i = q >> 3;
+    W[i] |= this.head;
+    const w = this.words;
+    for (let k = 0; k < w.length; k++) {
+      D.setUint32(i + 1, w[k]!);
+      i += 4;
+    }
+    const t = this.tail;
+    for (let k = 0; k < t.length; k++) W[++i] = t[k]!;
+    return q + this.b.length * 8;
+  }
+  private shift(s: number): void {
+    const b = this.b;
+    // the bytes after the cursor's byte: the low s bits of b[k] and the high 8 - s bits of b[k + 1]
+    const sh: number[] = [];
+    for (let k = 0; k < b.length; k++) sh.push(((b[k]! << (8 - s)) | ((b[k + 1] ?? 0) >>> s)) & 255);
+    const words: number[] = [];
+    let k = 0;
+    for (; k + 4 <= sh.length; k += 4) words.push(((sh[k]! << 24) | (sh[k + 1]! << 16) | (sh[k + 2]! << 8) | sh[k + 3]!) >>> 0);
+    this.head = b[0]! >>> s;
+    this.words = words;
+    this.tail = sh.slice(k);
+    this.al = s;
+  }
+}
+// the last hex string encoded: its whole encoding (length + bytes), pre-shifted for the last bit alignment it was
+// written at (a session's SessionID repeats in every message, at the same place in the header: one compare, then
+// the bytes are stored as they go)
 let hexS = "";
 let hexN = 0;
-let hexE: number[] = [0];
-let hexW: number[] = [];
+const hexC = new Shifted([0]);
 /** Writes a binary value given as hex at bit q; returns the position after it. */
 export function whex(q: number, v: string): number {
   if (v !== hexS) {
@@ -211,44 +259,14 @@ export function whex(q: number, v: string): number {
     }
     hexS = v;
     hexN = v.length >> 1;
-    hexE = e;
-    hexW = words32(e);
+    hexC.set(e);
   }
-  if (hexN > L.maxBinaryLength || (q >> 3) + hexN + 8 + RESERVE > W.length) throw BAIL;
-  return wbytes(q, hexE, hexW);
-}
-/**
- * Bytes (and the same bytes as 32-bit words, the tail after the last full word as bytes) at any alignment. The
- * buffer is zero after the cursor's byte (see tools/gen-exi/fast.ts), so only that byte is ORed.
- */
-function wbytes(q: number, b: number[], words: number[]): number {
-  const s = q & 7;
-  for (let k = 0; k < words.length; k++) {
-    const i = q >> 3;
-    const y = words[k]!;
-    W[i] |= y >>> (24 + s);
-    D.setUint32(i + 1, y << (8 - s));
-    q += 32;
-  }
-  const sh = 8 - s;
-  for (let k = words.length * 4; k < b.length; k++) {
-    const i = q >> 3;
-    const y = b[k]! << sh;
-    W[i] |= y >>> 8;
-    W[i + 1] = y;
-    q += 8;
-  }
-  return q;
-}
-function words32(b: number[]): number[] {
-  const words: number[] = [];
-  for (let k = 0; k + 4 <= b.length; k += 4) words.push(((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0);
-  return words;
+  if (hexN > L.maxBinaryLength || (q >> 3) + hexC.b.length + 8 + RESERVE > W.length) throw BAIL;
+  return hexC.write(q);
 }
 // the last string encoded (length + code points: whole 7-bit groups, so bytes at any alignment; an EVSEID repeats)
 let strS = "";
-let strB: number[] = [2]; // "": length 0 + 2
-let strW: number[] = [];
+const strC = new Shifted([2]); // "": length 0 + 2
 function vbytes(b: number[], v: number): void {
   while (v >= 128) {
     b.push((v & 127) | 128);
@@ -267,9 +285,8 @@ export function wstr(q: number, v: string): number {
     vbytes(b, v.length + 2);
     for (let k = 0; k < v.length; k++) vbytes(b, v.charCodeAt(k));
     strS = v;
-    strB = b;
-    strW = words32(b);
+    strC.set(b);
   }
-  if (v.length > L.maxStringLength || (q >> 3) + strB.length + 8 + RESERVE > W.length) throw BAIL;
-  return wbytes(q, strB, strW);
+  if (v.length > L.maxStringLength || (q >> 3) + strC.b.length + 8 + RESERVE > W.length) throw BAIL;
+  return strC.write(q);
 }
