@@ -277,7 +277,7 @@ function hlcRows(h: HlcSessionReport): BenchRow[] {
   const fits = hw.slots <= 0.8 * P.slots && hw.chunks <= 0.8 * P.chunkBytes;
   const rows: BenchRow[] = [
     {
-      name: `XS firmware live heap high-water over a ${label} session (HLC, OCPP, signed MV; sampled every 1 s)`,
+      name: `XS firmware live heap high-water over the ${label} session (HLC, OCPP, signed MV; sampled every 1 s)`,
       value: hw.slots,
       unit: "slots",
       note: `${pct(hw.slots, P.slots)} of 4,928 slots; ${thousands(hw.chunks)} chunk B = ${pct(hw.chunks, P.chunkBytes)} of 78,848; 80 % target ${fits ? "met" : "NOT met"}`,
