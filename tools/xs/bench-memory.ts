@@ -28,7 +28,15 @@
  *    every card locally and sends nothing; no transaction journal): its share is the difference of the
  *    firmware's own live heap, full minus stub, after the session and at the high-water.
  *
- * `node build/tools/xs/bench-memory.js` prints the report as JSON; benchMemory() returns the bench rows.
+ *  - HLC sessions (HLC_SESSIONS: DIN 70121 DC, ISO 15118-2 AC; measureHlcMemory): the same method on an HLC board
+ *    (QCA7000 on the bridged SPI, SLAC, SDP, V2GTP, the session) with OCPP and signed MeterValues; the HLC stack's
+ *    share is the same session with `hlcEnabled: false` subtracted, at the high-water and at a mid-session sample.
+ *  - Census (`--scenario FILE '{"censusAt":[ms,...]}'`): the whole live heap by class from an XS snapshot (censusOf),
+ *    to diff two instants with censusDiff. Note: the bridge keeps closed instances' stand-ins and callbacks, so
+ *    what they reach stays alive after a connection closes (after-session figures are an upper bound).
+ *
+ * `node build/tools/xs/bench-memory.js` prints the report as JSON (`--hlc` the HLC sessions, `--rows` the rows);
+ * benchMemory() returns the bench rows.
  */
 import * as path from "node:path";
 import { readFile } from "node:fs/promises";
