@@ -268,7 +268,7 @@ export function generateFast(g: GrammarData, root: string, hot: readonly string[
 
 
   // ---- the expected path: from the start state, production 0 in every state (all event codes 0), simple fields
-  // only (fixed-width values, at most one integer of up to three 7-bit groups, the last one), up to an EE. Decoded from one 32-bit window
+  // only (fixed-width values, integers before the last field as one 7-bit group, the last one of up to three), up to an EE. Decoded from one 32-bit window
   // with constant shifts and one mask compare for all event codes, CH and EE bits; encoded with one or two writes.
   // Anything else (another production, an integer of more than three 7-bit groups) falls back to the state blocks.
   interface Spec {
