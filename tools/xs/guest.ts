@@ -14,8 +14,21 @@
  *   {op:"get", id, p}                            → property value
  *   {op:"timer.set", a:[delay, repeat?]}         → host timer id
  * where `id` is a number (an instance) or a service name ("clock", "timers", "storage.flash", ...).
- * Host → XS: {op:"start", config}, {op:"cb", id, name, args}, {op:"timer", id}, {op:"status"}, {op:"stop"},
+ * Host → XS: {op:"start", config}, {op:"cb", id, name, args, end?: 1}, {op:"timer", id}, {op:"status"}, {op:"stop"},
  * {op:"handle", m, a} (another method of the firmware handle), {op:"gc"}, {op:"stats"}. Replies both ways: {r: value} | {x: {name, message, code?}} (| {a: i} for out-parameters).
+ * Any XS → host request and any reply of the guest may carry `rel: [ids]`: stand-ins XS collected (see below).
+ *
+ * Closed instances are forgotten (so a finished connection's stand-in, its callbacks and the firmware objects they
+ * capture can be collected, as on the device where the HAL releases a closed instance):
+ *  - the guest holds an instance's callbacks (and its stand-in, their `this`) strongly only while the instance is
+ *    live: until the firmware's close() returns, or until the host delivers a callback tagged `end: 1` (a terminal
+ *    callback of the HAL contract: a stream client's onError / onClose, hal/network.ts) and it has run;
+ *  - stand-ins are otherwise held weakly (id → WeakRef; the stand-in → id WeakMap lets the firmware keep using one
+ *    it still holds: a call after close reaches the host, which throws the HAL's own error, as on Node);
+ *  - a stand-in the XS collector reclaimed (FinalizationRegistry) is reported to the host as `rel: [ids]` on the next
+ *    request or reply, and the host drops its table entry; a reference the host sends again later gets a new id;
+ *  - a callback for an instance that is no longer live is dropped (counted in stats.dropped), deterministically: the
+ *    simulator's HAL posts no callback after close() or after a terminal one, so neither runtime runs it.
  *
  * Values the host hands over cross as copies, except objects with methods (devices, storage files: stand-ins)
  * and frozen plain objects: those are handles the HAL wants back by identity (Listener.read()'s accepted
@@ -62,14 +75,56 @@ interface XsGlobals {
 
 const g = globalThis as unknown as XsGlobals;
 
-/** Bridged instance → its host id. */
+/** Bridged instance (stand-in or service) → its host id. */
 const ids = new WeakMap<object, number | string>();
-/** Host id → the local stand-in and the callbacks given at construction. */
-const instances = new Map<number, { obj: object; cbs: Record<string, (...args: unknown[]) => unknown> }>();
+/** Live instances: host id → the stand-in and the callbacks given at construction (until closed or ended). */
+const live = new Map<number, { obj: object; cbs: Record<string, (...args: unknown[]) => unknown> }>();
 /** Class key → prototype with the bridged methods and getters. */
 const protos = new Map<string, object>();
 /** Host timer id → callback. */
 const timers = new Map<number, { cb: (id: number) => unknown; repeat: boolean }>();
+
+/**
+ * Host id → its stand-in, held weakly so a closed instance the firmware dropped can be collected (strongly where
+ * the engine has no WeakRef / FinalizationRegistry: then nothing is reported to the host either).
+ */
+const weak = typeof WeakRef === "function" && typeof FinalizationRegistry === "function";
+const standIns = new Map<number, { deref(): object | undefined }>();
+/** Ids of collected stand-ins not yet reported to the host (sent as `rel`). */
+const released = new Set<number>();
+const collected = weak
+  ? new FinalizationRegistry<number>((id) => {
+      if (id < 0) return; // a copy made by the memory bench (cloneBridge)
+      // A newer stand-in for the same id (the host sent the reference again meanwhile) keeps the entry.
+      const entry = standIns.get(id);
+      if (entry && entry.deref() === undefined) {
+        standIns.delete(id);
+        released.add(id);
+        stats.collected++;
+      }
+    })
+  : null;
+
+function holdStandIn(id: number, obj: object): void {
+  if (collected) {
+    standIns.set(id, new WeakRef(obj));
+    collected.register(obj, id);
+  } else standIns.set(id, { deref: () => obj });
+  released.delete(id);
+}
+
+/** Takes the pending `rel` list (ids of collected stand-ins) for the next message to the host. */
+function takeReleased(): number[] | undefined {
+  if (released.size === 0) return undefined;
+  const out = [...released];
+  released.clear();
+  return out;
+}
+
+/** The firmware is done with instance `id` (closed, or its terminal callback ran): its callbacks can go. */
+function forget(id: number): void {
+  if (live.delete(id)) stats.forgotten++;
+}
 
 const hooks: WireHooks = {
   ref(value: object): Json | undefined {
@@ -78,11 +133,11 @@ const hooks: WireHooks = {
   },
   deref(tag): unknown {
     const id = tag.$r as number;
-    const known = instances.get(id);
-    if (known) return known.obj;
+    const known = standIns.get(id)?.deref();
+    if (known) return known;
     const obj = Object.create(protoFor(tag.c as string, tag.d as unknown as Descriptor | undefined)) as object;
     ids.set(obj, id);
-    instances.set(id, { obj, cbs: {} });
+    holdStandIn(id, obj);
     return obj;
   },
 };
@@ -91,11 +146,19 @@ export interface BridgeStats {
   requests: number;
   /** Buffer arguments the host filled in place and that were copied back (see the header). */
   copiedBack: number;
+  /** Instances forgotten (closed by the firmware, or ended by a terminal callback). */
+  forgotten: number;
+  /** Stand-ins the XS collector reclaimed (reported to the host). */
+  collected: number;
+  /** Callbacks the host sent for an instance no longer live (dropped). */
+  dropped: number;
 }
-export const stats: BridgeStats = { requests: 0, copiedBack: 0 };
+export const stats: BridgeStats = { requests: 0, copiedBack: 0, forgotten: 0, collected: 0, dropped: 0 };
 
-function request(message: unknown, args?: unknown[]): unknown {
+function request(message: Record<string, unknown>, args?: unknown[]): unknown {
   stats.requests++;
+  const rel = takeReleased();
+  if (rel) message.rel = rel;
   const bytes = encodeMessage(message, hooks);
   const reply = decodeMessage(g.issueCommand(exact(bytes)), hooks) as {
     r?: unknown;
@@ -144,9 +207,18 @@ function protoFor(key: string, d: Descriptor | undefined): object {
   proto = {};
   for (const m of d.methods) {
     Object.defineProperty(proto, m, {
-      value: function bridged(this: unknown, ...a: unknown[]): unknown {
-        return request({ op: "call", id: idOf(this), m, a }, a);
-      },
+      value:
+        m === "close"
+          ? function bridged(this: unknown, ...a: unknown[]): unknown {
+              const id = idOf(this);
+              const r = request({ op: "call", id, m, a }, a);
+              // Closed (close() returned): the callbacks, and what they capture, are released.
+              if (typeof id === "number") forget(id);
+              return r;
+            }
+          : function bridged(this: unknown, ...a: unknown[]): unknown {
+              return request({ op: "call", id: idOf(this), m, a }, a);
+            },
       writable: true,
       configurable: true,
     });
@@ -186,9 +258,8 @@ function bridgedClass(cls: string): new (options: Record<string, unknown>) => ob
       }
     }
     const tag = request({ op: "new", cls, opts: options === undefined ? undefined : opts, cbs: cbNames }) as object;
-    // `tag` was turned into a stand-in by hooks.deref; attach the callbacks.
-    const entry = instances.get(ids.get(tag) as number)!;
-    entry.cbs = cbs;
+    // `tag` was turned into a stand-in by hooks.deref; an instance with callbacks is live until closed or ended.
+    if (cbNames.length > 0) live.set(ids.get(tag) as number, { obj: tag, cbs });
     return tag;
   } as unknown as new (options: Record<string, unknown>) => object;
   Object.defineProperty(ctor, "name", { value: cls.slice(cls.indexOf(".") + 1) });
@@ -265,6 +336,8 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
     } catch (e) {
       reply = errorReply(e);
     }
+    const rel = takeReleased();
+    if (rel) (reply as { rel?: number[] }).rel = rel;
     let out: Uint8Array;
     try {
       out = encodeMessage(reply, hooks);
@@ -276,10 +349,22 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
   function dispatch(msg: Record<string, unknown>): unknown {
     switch (msg.op) {
       case "cb": {
-        const entry = instances.get(msg.id as number);
-        const fn = entry?.cbs[msg.name as string];
-        if (!entry || !fn) throw new Error(`bridge: no callback ${String(msg.name)} on instance ${String(msg.id)}`);
-        return fn.apply(entry.obj, msg.args as unknown[]);
+        const id = msg.id as number;
+        const entry = live.get(id);
+        if (!entry) {
+          // Closed or ended: a late callback is dropped (the simulator's HAL sends none; see the header).
+          stats.dropped++;
+          return undefined;
+        }
+        const fn = entry.cbs[msg.name as string];
+        if (!fn) throw new Error(`bridge: no callback ${String(msg.name)} on instance ${String(msg.id)}`);
+        if (msg.end !== 1) return fn.apply(entry.obj, msg.args as unknown[]);
+        // A terminal callback (the instance is dead): run it, then release the instance's callbacks.
+        try {
+          return fn.apply(entry.obj, msg.args as unknown[]);
+        } finally {
+          forget(id);
+        }
       }
       case "timer": {
         const id = msg.id as number;
@@ -316,10 +401,11 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
         if (g.gc) g.gc();
         return undefined;
       case "stats":
-        return { requests: stats.requests, copiedBack: stats.copiedBack, instances: instances.size, timers: timers.size };
+        return { ...stats, live: live.size, standIns: standIns.size, timers: timers.size };
       case "bridgeFootprint":
         // The memory bench (tools/xs/bench-memory.ts): counts of the bridge's own objects; {clone:true} keeps a
         // copy of them alive (so the live slots it adds are the bridge's share), {clone:false} drops it.
+        collected?.unregister(copyToken);
         bridgeCopy = msg.clone === true ? cloneBridge(hal) : null;
         return bridgeCounts(hal);
       default: {
@@ -335,15 +421,20 @@ export function installGuest(start: StartFunction, extra?: Record<string, (msg: 
 // ---- the memory bench's view of the bridge (op "bridgeFootprint") ----
 
 let bridgeCopy: unknown = null;
+/** The unregister token of the copy's registrations (see cloneBridge). */
+const copyToken = {};
 
 /** How many objects the bridge itself holds in XS (stand-ins, prototypes and their members, callbacks, timers). */
 function bridgeCounts(hal: Hal | undefined): Record<string, number> {
   let protoMembers = 0;
   for (const p of protos.values()) protoMembers += Object.getOwnPropertyNames(p).length;
   let callbacks = 0;
-  for (const e of instances.values()) callbacks += Object.keys(e.cbs).length;
+  for (const e of live.values()) callbacks += Object.keys(e.cbs).length;
+  let instances = 0;
+  for (const w of standIns.values()) if (w.deref() !== undefined) instances++;
   return {
-    instances: instances.size,
+    instances,
+    live: live.size,
     protos: protos.size,
     protoMembers,
     callbacks,
@@ -355,8 +446,9 @@ function bridgeCounts(hal: Hal | undefined): Record<string, number> {
 
 /**
  * A copy of the bridge's own state, built the way the bridge builds it: every prototype with its bridged
- * methods and getters (one closure each), every stand-in with its id (WeakMap) and callback record (Map), the
- * timer table, the Hal tree (board data, service stand-ins, timers service, one constructor per class).
+ * methods and getters (one closure each), every stand-in still alive with its id (WeakMap) and its weak entry
+ * (Map of WeakRefs, registered for collection), the live instances' callback records (Map), the timer table,
+ * the Hal tree (board data, service stand-ins, timers service, one constructor per class).
  * The firmware's own objects (the callbacks themselves, the firmware handle) are shared, not copied.
  */
 function cloneBridge(hal: Hal | undefined): unknown {
@@ -390,10 +482,23 @@ function cloneBridge(hal: Hal | undefined): unknown {
   for (const [key, p] of protos) protoMap.set(key, copyProto(p));
   const idMap = new WeakMap<object, number | string>();
   const instMap = new Map<number, { obj: object; cbs: Record<string, (...args: unknown[]) => unknown> }>();
-  for (const [id, e] of instances) {
-    const obj = Object.create(copyProto(Object.getPrototypeOf(e.obj) as object)) as object;
+  const standInMap = new Map<number, { deref(): object | undefined }>();
+  // Registered in the bridge's own registry (held value -1: ignored) and unregistered when the copy is dropped: XS
+  // never frees the cells of a FinalizationRegistry that became garbage (measured: ~4 slots per registration).
+  const registry = collected;
+  const copies: object[] = [];
+  for (const [id, w] of standIns) {
+    const o = w.deref();
+    if (o === undefined) continue;
+    const obj = Object.create(copyProto(Object.getPrototypeOf(o) as object)) as object;
+    copies.push(obj); // the copy is kept alive by the bridge copy itself (the originals: by the firmware or `live`)
     idMap.set(obj, id);
-    instMap.set(id, { obj, cbs: { ...e.cbs } });
+    if (registry) {
+      standInMap.set(id, new WeakRef(obj));
+      registry.register(obj, -1, copyToken);
+    } else standInMap.set(id, { deref: () => obj });
+    const e = live.get(id);
+    if (e) instMap.set(id, { obj, cbs: { ...e.cbs } });
   }
   const timerMap = new Map<number, { cb: (id: number) => unknown; repeat: boolean }>();
   for (const [id, t] of timers) timerMap.set(id, { cb: t.cb, repeat: t.repeat });
@@ -428,5 +533,5 @@ function cloneBridge(hal: Hal | undefined): unknown {
       log: svc(hal.log),
     };
   }
-  return { protoMap, idMap, instMap, timerMap, halCopy };
+  return { protoMap, idMap, instMap, standInMap, copies, timerMap, halCopy };
 }

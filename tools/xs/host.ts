@@ -12,6 +12,14 @@
  *    for the firmware to finish before the next event, as on the device.
  *  - meters: each host → XS command reports XS's deterministic `compute` and `currentHeapCount`.
  * One worker per boot: a power cut or reboot closes the worker; the next boot launches a fresh one.
+ *
+ * Closed instances (see guest.ts): the host marks an instance ended when the firmware's close() returned or when it
+ * forwards a terminal callback (TERMINAL: a stream client's onError / onClose, after which the HAL contract sends
+ * nothing more; that callback carries `end: 1` so the guest releases the instance's callbacks once it has run).
+ * A callback for an ended or released instance is dropped here (meters.droppedCallbacks; the simulator's HAL posts
+ * none after close(), so the Node run has none either). The table entry itself stays while XS may still hold the
+ * stand-in (a call after close must reach the HAL and throw its own error, as on Node): it goes when the guest
+ * reports the stand-in collected (`rel: [ids]` on a request or a reply).
  */
 import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
@@ -69,6 +77,10 @@ export interface XsMeters {
   halRequests: number;
   /** Callbacks the Node HAL invoked while an XS → host request was being served (re-entrant: should be 0). */
   reentrantCallbacks: number;
+  /** Callbacks the Node HAL invoked for an instance closed, ended or released (dropped; should be 0). */
+  droppedCallbacks: number;
+  /** Instances whose table entry was dropped because XS collected their stand-in. */
+  released: number;
   /** Per kind of command ("eval", "start", "cb:ControlPilot.onReadable", "timer", ...). */
   byKind: Record<string, MeterStat>;
   /** The last `historyLimit` commands with their meters. */
@@ -89,8 +101,18 @@ export interface XsLaunchOptions {
   historyLimit?: number;
 }
 
-/** w: buffer arguments the host filled in place, [index, bytes] (see guest.ts). */
-type Reply = { r?: unknown; x?: { [key: string]: Json }; a?: number; w?: Array<[number, Uint8Array]> };
+/** w: buffer arguments the host filled in place, [index, bytes] (see guest.ts); rel: stand-ins XS collected. */
+type Reply = { r?: unknown; x?: { [key: string]: Json }; a?: number; w?: Array<[number, Uint8Array]>; rel?: unknown };
+
+/**
+ * Terminal callbacks by class (hal/network.ts: for every stream client onError means the instance is dead, onClose
+ * that the peer closed): after one of them the instance sends nothing more.
+ */
+const TERMINAL: Record<string, readonly string[]> = {
+  "network.TCP": ["onError"],
+  "network.WebSocketClient": ["onError", "onClose"],
+  "network.MQTTClient": ["onError", "onClose"],
+};
 
 const xsFs = { ...fsp, createReadStream };
 
@@ -126,6 +148,8 @@ export class XsFirmware {
     heapMax: 0,
     halRequests: 0,
     reentrantCallbacks: 0,
+    droppedCallbacks: 0,
+    released: 0,
     byKind: {},
     history: [],
   };
@@ -136,6 +160,8 @@ export class XsFirmware {
   private readonly keyOfProto = new Map<object, string>();
   private readonly keyOfId = new Map<number, string>();
   private readonly described = new Set<string>();
+  /** Instances closed by the firmware or ended by a terminal callback: their callbacks are dropped. */
+  private readonly ended = new Set<number>();
   private nextId = 1;
   private serving = 0;
   private closed = false;
@@ -255,6 +281,11 @@ export class XsFirmware {
     return this.closed;
   }
 
+  /** The host's instance table: entries (XS may still hold their stand-ins) and how many of them are ended. */
+  get tableSize(): { instances: number; ended: number } {
+    return { instances: this.table.size, ended: this.ended.size };
+  }
+
   // ---- host → XS ----
 
   private async send(message: unknown, kind: string): Promise<MeterUsage & { value: unknown }> {
@@ -262,6 +293,7 @@ export class XsFirmware {
     const { reply, meterUsage } = await this.worker.issueCommand(encodeMessage(message, this.hooks));
     const m = this.meter(kind, meterUsage);
     const rep = decodeMessage(reply, this.hooks) as Reply;
+    if (rep.rel !== undefined) this.release(rep.rel);
     if (rep.x) throw hostError(rep.x);
     return { ...m, value: rep.r };
   }
@@ -286,12 +318,34 @@ export class XsFirmware {
     return { compute, currentHeapCount };
   }
 
-  private forwarder(message: Record<string, unknown>, kind: string): (...args: unknown[]) => Promise<unknown> {
+  private forwarder(message: { op: "cb"; id: number; name: string; end?: 1 }, kind: string): (...args: unknown[]) => Promise<unknown> {
+    const id = message.id;
     return (...args: unknown[]): Promise<unknown> => {
       if (this.serving > 0) this.meters.reentrantCallbacks++;
       if (this.closed) return Promise.resolve(undefined); // the VM is gone (power cut): nobody to call
+      if (this.ended.has(id) || !this.table.has(id)) {
+        // Closed, ended or released: the guest no longer holds its callbacks (see the header).
+        this.meters.droppedCallbacks++;
+        return Promise.resolve(undefined);
+      }
+      if (message.end === 1) this.ended.add(id);
       return this.command({ ...message, args }, kind);
     };
+  }
+
+  /** Forgets the instances whose stand-ins XS collected (`rel` from the guest). */
+  private release(rel: unknown): void {
+    if (!Array.isArray(rel)) return;
+    for (const id of rel) {
+      if (typeof id !== "number") continue;
+      const obj = this.table.get(id);
+      if (obj === undefined) continue;
+      this.table.delete(id);
+      this.idOf.delete(obj);
+      this.keyOfId.delete(id);
+      this.ended.delete(id);
+      this.meters.released++;
+    }
   }
 
   // ---- XS → host ----
@@ -302,6 +356,7 @@ export class XsFirmware {
     let reply: Reply;
     try {
       const msg = decodeMessage(request, this.hooks) as Record<string, unknown>;
+      if (msg.rel !== undefined) this.release(msg.rel);
       reply = this.dispatch(msg);
     } catch (e) {
       reply = { x: errorInfo(e) };
@@ -345,7 +400,10 @@ export class XsFirmware {
         const cbs = (msg.cbs as string[]) ?? [];
         if (cbs.length) {
           options = { ...(options ?? {}) };
-          for (const cb of cbs) options[cb] = this.forwarder({ op: "cb", id, name: cb }, `cb:${name}.${cb}`);
+          const terminal = TERMINAL[cls] ?? [];
+          for (const cb of cbs) {
+            options[cb] = this.forwarder(terminal.includes(cb) ? { op: "cb", id, name: cb, end: 1 } : { op: "cb", id, name: cb }, `cb:${name}.${cb}`);
+          }
         }
         const instance = new Ctor(options);
         this.register(instance, cls, id);
@@ -367,6 +425,8 @@ export class XsFirmware {
           if (w) return { x: errorInfo(e), w };
           throw e;
         }
+        // Closed by the firmware: the guest forgets its callbacks; any later one is dropped here.
+        if (m === "close" && typeof msg.id === "number") this.ended.add(msg.id);
         const w = sent && changedBuffers(args, sent);
         if (ret !== null && typeof ret === "object") {
           const i = args.indexOf(ret);
@@ -402,7 +462,12 @@ export class XsFirmware {
 
   private keyFor(obj: object): string {
     const proto = Object.getPrototypeOf(obj) as object | null;
-    if (!proto || proto === Object.prototype) return `obj${this.nextId}`;
+    if (!proto || proto === Object.prototype) {
+      // A plain handle (Listener.read()'s accepted socket): keyed by its shape, so every accepted connection shares
+      // one descriptor and one guest prototype (keyed per object, the guest's prototype table grew per connection).
+      const d = describe(obj);
+      return `plain:${d.methods.join(",")}|${d.props.join(",")}`;
+    }
     let key = this.keyOfProto.get(proto);
     if (!key) {
       key = `proto${this.keyOfProto.size + 1}`;
