@@ -32,8 +32,8 @@
  *    (QCA7000 on the bridged SPI, SLAC, SDP, V2GTP, the session) with OCPP and signed MeterValues; the HLC stack's
  *    share is the same session with `hlcEnabled: false` subtracted, at the high-water and at a mid-session sample.
  *  - Census (`--scenario FILE '{"censusAt":[ms,...]}'`): the whole live heap by class from an XS snapshot (censusOf),
- *    to diff two instants with censusDiff. Note: the bridge keeps closed instances' stand-ins and callbacks, so
- *    what they reach stays alive after a connection closes (after-session figures are an upper bound).
+ *    to diff two instants with censusDiff. The bridge forgets a closed instance's stand-in and callbacks (tools/xs/
+ *    guest.ts), so what a closed connection reached is collectable as on the device (test/xs/memory-sessions).
  *
  * `node build/tools/xs/bench-memory.js` prints the report as JSON (`--hlc` the HLC sessions, `--rows` the rows);
  * benchMemory() returns the bench rows.
