@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./bench-node.js";
 import { ExiDecoder, ExiEncoder } from "../firmware/iso15118/exi/index.js";
-import { loadVectors, VECTOR_GRAMMARS } from "./exi-fuzz.js";
+import { fuzzExi, loadVectors, VECTOR_GRAMMARS } from "./exi-fuzz.js";
 import { printJson, runChild, withGuest } from "./xs/bench-kit.js";
 
 const here = fileURLToPath(import.meta.url);
@@ -83,6 +83,18 @@ export async function benchExi(): Promise<BenchRow[]> {
       rows.push({ name: `EXI encode ${it.name} (Node)`, value: n.encode, unit: "ns" });
     }
   }
+  // The longer fuzz run (CI runs 100,000 inputs in test/exi): every input decodes or fails with an ExiError.
+  const FUZZ_INPUTS = 2_000_000;
+  const FUZZ_SEED = 0x15118;
+  const t0 = performance.now();
+  const fz = fuzzExi(FUZZ_INPUTS, FUZZ_SEED);
+  const ms = performance.now() - t0;
+  rows.push({
+    name: `EXI decoder fuzz, ${FUZZ_INPUTS.toLocaleString("en")} inputs (seed ${FUZZ_SEED}): inputs that threw anything but an ExiError`,
+    value: fz.crashes,
+    unit: "inputs",
+    note: `must be 0${fz.firstCrash ? ` (first: ${fz.firstCrash.slice(0, 80)})` : ""}; ${fz.decoded.toLocaleString("en")} decoded, ${fz.rejected.toLocaleString("en")} rejected; Node ${Math.round((FUZZ_INPUTS / ms) * 1000).toLocaleString("en")} inputs/s`,
+  });
   for (const p of ["din", "iso2"]) {
     const req = xs?.find((r) => r.name === `${p} CurrentDemandReq`);
     const res = xs?.find((r) => r.name === `${p} CurrentDemandRes`);
