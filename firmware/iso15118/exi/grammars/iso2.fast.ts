@@ -19,6 +19,16 @@ let Q = 0;
 /** Bits the fixed part of a hot message may take at most, in bytes, plus slack: the writer must hold it. */
 const RESERVE = 158;
 
+// The message prefix (100 bits: EXI header, root, Header with only a 8-byte SessionID, Body, the message's
+// code; tools/gen-exi/fast.ts `prefix`): which hot message the last body held (HN, -1: none) and where it started
+// (HP decoding, HQ encoding); the last decoded prefix (PN: message, -1 none; PS: the SessionID; PL: the limits it was
+// checked with; PW*: its words) and the last encoded one (EN, ES, EL, EW*).
+let HN = -1, HP = 0, HQ = 0;
+let PN = -1, PS = "", PW0 = 0, PW1 = 0, PW2 = 0, PW3 = 0;
+let PL: ExiLimits | null = null;
+let EN = -1, ES = "", EW0 = 0, EW1 = 0, EW2 = 0, EW3 = 0;
+let EL: ExiLimits | null = null;
+
 const EN0: string[] = ["None","StopCharging","ReNegotiation"];
 const EM0 = em(["None","StopCharging","ReNegotiation"]);
 const EN1: string[] = ["OK","OK_NewSessionEstablished","OK_OldSessionJoined","OK_CertificateExpiresSoon","FAILED","FAILED_SequenceError","FAILED_ServiceIDInvalid","FAILED_UnknownSession","FAILED_ServiceSelectionInvalid","FAILED_PaymentSelectionInvalid","FAILED_CertificateExpired","FAILED_SignatureError","FAILED_NoCertificateAvailable","FAILED_CertChainError","FAILED_ChallengeInvalid","FAILED_ContractCanceled","FAILED_WrongChargeParameter","FAILED_PowerDeliveryNotApplied","FAILED_TariffSelectionInvalid","FAILED_ChargingProfileInvalid","FAILED_MeteringSignatureNotValid","FAILED_NoChargeServiceSelected","FAILED_WrongEnergyTransferMode","FAILED_ContactorError","FAILED_CertificateNotAllowedAtThisEVSE","FAILED_CertificateRevoked"];
@@ -188,12 +198,12 @@ function d785(): ExiObject {
   out: {
     {
       if (c === 2) { o.BodyElement = d4055(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 11) { o.ChargingStatusReq = d2772(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 12) { o.ChargingStatusRes = d2676(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 13) { o.CurrentDemandReq = d2525(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 14) { o.CurrentDemandRes = d2354(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 21) { o.PowerDeliveryReq = d1742(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
-      else if (c === 22) { o.PowerDeliveryRes = d1644(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 11) { HN = 2; HP = P; o.ChargingStatusReq = d2772(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 12) { HN = 3; HP = P; o.ChargingStatusRes = d2676(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 13) { HN = 0; HP = P; o.CurrentDemandReq = d2525(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 14) { HN = 1; HP = P; o.CurrentDemandRes = d2354(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 21) { HN = 4; HP = P; o.PowerDeliveryReq = d1742(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
+      else if (c === 22) { HN = 5; HP = P; o.PowerDeliveryRes = d1644(); c = (R.getUint16(P >> 3) >>> (15 - (P & 7))) & 1; P += 1; s = 1; }
       else if (c === 35) break out;
       else throw BAIL;
     }
@@ -1490,12 +1500,12 @@ function e785(ov: ExiValue): void {
   out: {
     {
       if ((v = o.BodyElement) !== undefined) { i = Q >> 3; y = (2) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e4055(v); u++; s = 1; }
-      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (11) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2772(v); u++; s = 1; }
-      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (12) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2676(v); u++; s = 1; }
-      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2525(v); u++; s = 1; }
-      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e2354(v); u++; s = 1; }
-      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (21) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1742(v); u++; s = 1; }
-      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (22) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; e1644(v); u++; s = 1; }
+      else if ((v = o.ChargingStatusReq) !== undefined) { i = Q >> 3; y = (11) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 2; HQ = Q; e2772(v); u++; s = 1; }
+      else if ((v = o.ChargingStatusRes) !== undefined) { i = Q >> 3; y = (12) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 3; HQ = Q; e2676(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandReq) !== undefined) { i = Q >> 3; y = (13) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 0; HQ = Q; e2525(v); u++; s = 1; }
+      else if ((v = o.CurrentDemandRes) !== undefined) { i = Q >> 3; y = (14) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 1; HQ = Q; e2354(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryReq) !== undefined) { i = Q >> 3; y = (21) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 4; HQ = Q; e1742(v); u++; s = 1; }
+      else if ((v = o.PowerDeliveryRes) !== undefined) { i = Q >> 3; y = (22) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; HN = 5; HQ = Q; e1644(v); u++; s = 1; }
       else { i = Q >> 3; y = (35) << (10 - (Q & 7)); W[i] |= y >>> 8; W[i + 1] = y; Q += 6; break out; }
     }
     if (s === 1) {
@@ -2577,11 +2587,32 @@ function decode(bytes: Uint8Array, limits: ExiLimits): ExiObject {
   P = 0;
   E = bytes.length * 8;
   let x = 0;
+  // The prefix equal to the last one recorded (same limits): the SessionID and the message are known, the stream goes on
+  // with the message's content (the bits read the same way the functions below would read them).
+  if (PN >= 0 && limits === PL && R.getUint32(0) === PW0 && R.getUint32(4) === PW1 && R.getUint32(8) === PW2 && (B[12]! >>> 4) === PW3) {
+    P = 100;
+    let b: ExiObject;
+    if (PN === 0) b = { CurrentDemandReq: d2525() }; else if (PN === 1) b = { CurrentDemandRes: d2354() }; else if (PN === 2) b = { ChargingStatusReq: d2772() }; else if (PN === 3) b = { ChargingStatusRes: d2676() }; else if (PN === 4) b = { PowerDeliveryReq: d1742() }; else if (PN === 5) b = { PowerDeliveryRes: d1644() }; else throw BAIL;
+    x = (R.getUint16(P >> 3) >>> (14 - (P & 7))) & 3; P += 2;
+    if (x !== 0 || P > E) throw BAIL;
+    return { V2G_Message: { Header: { SessionID: PS }, Body: b } };
+  }
+  HN = -1;
   x = (R.getUint32(P >> 3) >>> (17 - (P & 7))) & 32767; P += 15;
   if (x !== 16460) throw BAIL;
   const doc: ExiObject = {};
   doc.V2G_Message = d758();
   if (P > E) throw BAIL;
+  // a hot message after a header with only a 8-byte SessionID: its prefix is recorded
+  if (HN >= 0 && HP === 100) {
+    const h = (doc.V2G_Message as ExiObject).Header as ExiObject;
+    if (Object.keys(h).length === 1) {
+      PW0 = R.getUint32(0); PW1 = R.getUint32(4); PW2 = R.getUint32(8); PW3 = B[12]! >>> 4;
+      PS = h.SessionID as string;
+      PN = HN;
+      PL = limits;
+    }
+  }
   return doc;
 }
 
@@ -2595,8 +2626,34 @@ function encode(doc: ExiObject, w: BitWriter, limits: ExiLimits): boolean {
     const v = doc.V2G_Message;
     if (v === undefined || Object.keys(doc).length !== 1) throw BAIL;
     let i = 0, y = 0;
+    pf: if (EN >= 0 && limits === EL) {
+      const m = v as ExiObject;
+      const h = m.Header as ExiObject;
+      const b = m.Body as ExiObject;
+      if (h === undefined || b === undefined || m.length !== undefined || Object.keys(m).length !== 2) break pf;
+      if (h.SessionID !== ES || h.length !== undefined || Object.keys(h).length !== 1) break pf;
+      let r: ExiValue | undefined;
+      if (EN === 0) r = b.CurrentDemandReq; else if (EN === 1) r = b.CurrentDemandRes; else if (EN === 2) r = b.ChargingStatusReq; else if (EN === 3) r = b.ChargingStatusRes; else if (EN === 4) r = b.PowerDeliveryReq; else if (EN === 5) r = b.PowerDeliveryRes;
+      if (r === undefined || b.length !== undefined || Object.keys(b).length !== 1) break pf;
+      D.setUint32(0, EW0); D.setUint32(4, EW1); D.setUint32(8, EW2); W[12] = EW3;
+      Q = 100;
+      if (EN === 0) e2525(r); else if (EN === 1) e2354(r); else if (EN === 2) e2772(r); else if (EN === 3) e2676(r); else if (EN === 4) e1742(r); else if (EN === 5) e1644(r);
+      Q += 2;
+      w.pos = Q;
+      return true;
+    }
+    HN = -1;
     i = Q >> 3; y = (16460) << (9 - (Q & 7)); W[i] |= y >>> 16; D.setUint16(i + 1, y); Q += 15;
     e758(v);
+    if (HN >= 0 && HQ === 100) {
+      const h = (v as ExiObject).Header as ExiObject;
+      if (Object.keys(h).length === 1) {
+        EW0 = D.getUint32(0); EW1 = D.getUint32(4); EW2 = D.getUint32(8); EW3 = W[12]! & 240;
+        ES = h.SessionID as string;
+        EN = HN;
+        EL = limits;
+      }
+    }
     w.pos = Q;
     return true;
   } catch {
