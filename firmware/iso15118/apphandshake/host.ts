@@ -8,7 +8,7 @@
  *
  * Hooking it up: `secc.events.channel = (ch) => host.attach(ch)`.
  */
-import { ExiError, decodeExi, encodeExi, encodeExiView, type ExiDocument } from "../exi/index.js";
+import { ExiError, GRAMMARS, decodeExi, encodeExi, sharedDecoder, sharedEncoder, type ExiDocument, type ExiGrammar } from "../exi/index.js";
 import type { ChannelCloseReason, V2gChannel } from "../secc/channel.js";
 import { PAYLOAD_EXI } from "../v2gtp/header.js";
 import { negotiateAppProtocol, type V2gProtocol } from "./handshake.js";
@@ -65,11 +65,15 @@ export class HlcSessionHost {
 
   attach(ch: V2gChannel): void {
     let machine: V2gSessionMachine | null = null;
+    // the session's grammar and the shared codecs, taken once (not looked up per message: ~100 units on XS)
+    let grammar: ExiGrammar | null = null;
+    const dec = sharedDecoder();
+    const enc = sharedEncoder();
     let ended = false;
     const self = this;
     const finish = (r: StepResult) => {
       // a view of the encoder's buffer: send() copies it at once
-      const bytes = encodeExiView(machine!.protocol, r.response as unknown as ExiDocument);
+      const bytes = enc.encodeView(grammar!, r.response as unknown as ExiDocument);
       if (r.end !== null) ended = true; // before the send: the EV may close at once on a clean end
       ch.send(PAYLOAD_EXI, bytes);
       for (let i = 0; i < r.actions.length; i++) self.#apply(r.actions[i]!);
@@ -122,6 +126,7 @@ export class HlcSessionHost {
             newSessionId: () => toHex(self.#d.randomBytes(8)),
           });
           self.machine = machine;
+          grammar = GRAMMARS[h.protocol];
           self.stats.sessions++;
           self.#log("handshake", { protocol: h.protocol, schemaId: h.schemaId });
           return;
@@ -130,7 +135,7 @@ export class HlcSessionHost {
         const s = self.#d.snapshot();
         let doc: unknown;
         try {
-          doc = decodeExi(machine.protocol, payload);
+          doc = dec.decode(grammar!, payload);
         } catch (e) {
           if (!(e instanceof ExiError)) throw e;
           self.stats.malformed++;

@@ -22,6 +22,18 @@ export const GRAMMARS: Readonly<Record<ExiGrammarId, ExiGrammar>> = { app, din, 
 let decoder: ExiDecoder | null = null;
 let encoder: ExiEncoder | null = null;
 
+/**
+ * The shared decoder / encoder decodeExi / encodeExiView use (default limits), for a caller that decodes and encodes
+ * every message of a session with one grammar: calling them directly saves the grammar lookup and the wrapper (~50
+ * units each way on XS).
+ */
+export function sharedDecoder(): ExiDecoder {
+  return (decoder ??= new ExiDecoder());
+}
+export function sharedEncoder(): ExiEncoder {
+  return (encoder ??= new ExiEncoder());
+}
+
 /** Decodes one EXI stream (the V2GTP payload) of the given message set. Throws ExiError. */
 export function decodeExi(grammar: ExiGrammarId | ExiGrammar, bytes: Uint8Array, limits?: ExiLimits): ExiDocument {
   const g = typeof grammar === "string" ? GRAMMARS[grammar] : grammar;
