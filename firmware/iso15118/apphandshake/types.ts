@@ -123,7 +123,8 @@ const POW10 = [0.001, 0.01, 0.1, 1, 10, 100, 1000];
 
 /** The number a received PhysicalValue stands for; NaN when it is not a valid one (or has another unit). */
 export function pvValue(x: unknown, unit: string): number {
-  if (x === null || typeof x !== "object") return NaN;
+  // null / undefined: no value; any other non-object has no such properties (undefined: NaN below)
+  if (x == null) return NaN;
   const o = x as Record<string, unknown>;
   const m = o["Multiplier"];
   const v = o["Value"];

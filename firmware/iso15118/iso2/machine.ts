@@ -185,11 +185,12 @@ export class V2gSessionMachine {
     let name = "";
     let req: Record<string, unknown> = {};
     if (body !== null && typeof body === "object") {
-      for (const k in body) {
-        name = k;
-        const v = body[k];
+      // the first key (Object.keys: ~75 units less than a for-in loop on XS)
+      const keys = Object.keys(body);
+      if (keys.length > 0) {
+        name = keys[0]!;
+        const v = body[name];
         req = v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
-        break;
       }
     }
     if (!name.endsWith("Req")) return this.#fail(this.expected(), "FAILED", s, "no request in the body");
