@@ -9,9 +9,9 @@ import { V2gChannel } from "../../firmware/iso15118/secc/channel.js";
 import { defaultSeccTimings } from "../../firmware/iso15118/secc/timings.js";
 import { HlcSessionHost } from "../../firmware/iso15118/apphandshake/host.js";
 import type { EvseSnapshot, SessionAction } from "../../firmware/iso15118/apphandshake/types.js";
-import { V2gtpFramer, v2gtpMessage, PAYLOAD_EXI } from "../../firmware/iso15118/v2gtp/header.js";
+import { PAYLOAD_EXI } from "../../firmware/iso15118/v2gtp/header.js";
 import { ScriptedEvcc, type ScriptedEvccOptions } from "../../simulator/evcc/messages/scripted.js";
-import { VTimers, dcSnapshot, snapshot } from "./v2g-helpers.js";
+import { VTimers, dcSnapshot, pairWithCar, snapshot } from "./v2g-helpers.js";
 
 interface Rig {
   t: VTimers;
@@ -51,33 +51,8 @@ function rig(kind: "ac" | "dc", evcc: Omit<ScriptedEvccOptions, "after" | "kind"
     }
   }
   const ch = new V2gChannel({ timers: t as never, now: () => t.now, timings: defaultSeccTimings(), maxPayload: 8192, secure: false });
-  let inbox: Uint8Array[] = [];
   const ev = new ScriptedEvcc({ ...evcc, kind, after: (ms, fn) => void t.set(fn, ms) });
-  const evFramer = new V2gtpFramer(65536, (type, payload) => ev.message(type, payload, evCh));
-  const evCh = {
-    secure: false,
-    send(type: number, payload: Uint8Array) {
-      if (silentEv) return;
-      inbox.push(v2gtpMessage(type, payload));
-      ch.readable();
-    },
-    close() {
-      ch.broken();
-    },
-  };
-  ch.bind({
-    read() {
-      const b = inbox.shift()!;
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    },
-    write(b: Uint8Array) {
-      evFramer.push(new Uint8Array(b));
-    },
-    close() {
-      inbox = [];
-    },
-  } as never);
-  ch.writable(1 << 20);
+  const { evCh, inject } = pairWithCar(ch, (type, payload, c) => ev.message(type, payload, c), () => !silentEv);
   h.attach(ch);
   ev.connected(evCh);
   return {
@@ -88,8 +63,7 @@ function rig(kind: "ac" | "dc", evcc: Omit<ScriptedEvccOptions, "after" | "kind"
     snap,
     ch,
     raw(payload) {
-      inbox.push(v2gtpMessage(PAYLOAD_EXI, payload));
-      ch.readable();
+      inject(PAYLOAD_EXI, payload);
     },
   };
 }

@@ -11,11 +11,10 @@ import { V2gChannel } from "../../firmware/iso15118/secc/channel.js";
 import { defaultSeccTimings } from "../../firmware/iso15118/secc/timings.js";
 import { HlcSessionHost } from "../../firmware/iso15118/apphandshake/host.js";
 import type { EvseSnapshot, SessionAction } from "../../firmware/iso15118/apphandshake/types.js";
-import { V2gtpFramer, v2gtpMessage } from "../../firmware/iso15118/v2gtp/header.js";
 import { decodeExi } from "../../firmware/iso15118/exi/index.js";
 import { ScriptedEvcc, type ScriptedEvccOptions } from "../../simulator/evcc/messages/scripted.js";
 import { EvModel, type EvConfig } from "../../simulator/models/ev.js";
-import { VTimers, dcSnapshot, snapshot } from "./v2g-helpers.js";
+import { VTimers, dcSnapshot, pairWithCar, snapshot } from "./v2g-helpers.js";
 
 interface Rig {
   t: VTimers;
@@ -105,7 +104,6 @@ function rig(kind: "ac" | "dc", protocol: "din" | "iso2", car: Partial<EvConfig>
   };
   t.set(physics, 10);
   const ch = new V2gChannel({ timers: t as never, now: () => t.now, timings: defaultSeccTimings(), maxPayload: 8192, secure: false });
-  let inbox: Uint8Array[] = [];
   const scripted = new ScriptedEvcc({
     protocol,
     kind,
@@ -114,37 +112,16 @@ function rig(kind: "ac" | "dc", protocol: "din" | "iso2", car: Partial<EvConfig>
     log: (event, fields) => log.push([t.now, event, fields]),
     ...evcc,
   });
-  const evFramer = new V2gtpFramer(65536, (type, payload) => scripted.message(type, payload, evCh));
   let handshakeSent = false;
-  const evCh = {
-    secure: false,
-    send(type: number, payload: Uint8Array) {
-      if (handshakeSent) {
-        const doc = decodeExi(protocol, payload) as unknown as { V2G_Message: { Body: Record<string, Record<string, unknown>> } };
-        const name = Object.keys(doc.V2G_Message.Body)[0]!;
-        sent.push([t.now, name, doc.V2G_Message.Body[name]!]);
-      }
-      handshakeSent = true;
-      inbox.push(v2gtpMessage(type, payload));
-      ch.readable();
-    },
-    close() {
-      ch.broken();
-    },
-  };
-  ch.bind({
-    read() {
-      const b = inbox.shift()!;
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    },
-    write(b: Uint8Array) {
-      evFramer.push(new Uint8Array(b));
-    },
-    close() {
-      inbox = [];
-    },
-  } as never);
-  ch.writable(1 << 20);
+  const { evCh } = pairWithCar(ch, (type, payload, c) => scripted.message(type, payload, c), (_type, payload) => {
+    if (handshakeSent) {
+      const doc = decodeExi(protocol, payload) as unknown as { V2G_Message: { Body: Record<string, Record<string, unknown>> } };
+      const name = Object.keys(doc.V2G_Message.Body)[0]!;
+      sent.push([t.now, name, doc.V2G_Message.Body[name]!]);
+    }
+    handshakeSent = true;
+    return true;
+  });
   host.attach(ch);
   scripted.connected(evCh);
   return { t, ev, evcc: scripted, host, snap, actions, sent, log, contactor, out, ch };

@@ -1,3 +1,4 @@
+import { V2gtpFramer, v2gtpMessage } from "../../firmware/iso15118/v2gtp/header.js";
 /** Test helpers for the DIN / ISO-2 session machines: a snapshot, a reference-vector reader, a request builder. */
 import fs from "node:fs";
 import type { DcSnapshot, EvseSnapshot } from "../../firmware/iso15118/apphandshake/types.js";
@@ -146,4 +147,50 @@ export class VTimers {
     }
     this.now = until;
   }
+}
+
+/**
+ * Pairs a SECC V2gChannel with a scripted car over in-memory V2GTP framing (no simulator): what the car sends arrives
+ * at the channel, what the channel writes reaches `receive`. `onSend` sees the car's payloads first and may drop one
+ * (return false). Returns the car-side channel to hand to the car (`connected(evCh)`) and `inject` for raw payloads
+ * (bytes no real car would send).
+ */
+export function pairWithCar(
+  ch: import("../../firmware/iso15118/secc/channel.js").V2gChannel,
+  receive: (type: number, payload: Uint8Array, evCh: import("../../simulator/evcc/evcc.js").EvccChannel) => void,
+  onSend: (type: number, payload: Uint8Array) => boolean = () => true,
+): { evCh: import("../../simulator/evcc/evcc.js").EvccChannel; inject(type: number, payload: Uint8Array): void } {
+  let inbox: Uint8Array[] = [];
+  const evFramer = new V2gtpFramer(65536, (type, payload) => receive(type, payload, evCh));
+  const evCh = {
+    secure: false,
+    send(type: number, payload: Uint8Array) {
+      if (!onSend(type, payload)) return;
+      inbox.push(v2gtpMessage(type, payload));
+      ch.readable();
+    },
+    close() {
+      ch.broken();
+    },
+  };
+  ch.bind({
+    read() {
+      const b = inbox.shift()!;
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    },
+    write(b: Uint8Array) {
+      evFramer.push(new Uint8Array(b));
+    },
+    close() {
+      inbox = [];
+    },
+  } as never);
+  ch.writable(1 << 20);
+  return {
+    evCh,
+    inject(type, payload) {
+      inbox.push(v2gtpMessage(type, payload));
+      ch.readable();
+    },
+  };
 }
