@@ -187,7 +187,10 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
   // A DC charger: the power module and the isolation monitor, held by the loop (off unless contactor 0 is closed).
   let dc: DcOutput | null = null;
   if (hal.io.DcPowerModule !== undefined) {
-    dc = new DcOutput(hal, cfg.dcTestCurrentA);
+    const output = new DcOutput(hal, cfg.dcTestCurrentA);
+    dc = output;
+    // The module follows the contactor and the faults in the tick they change (with or without the SECC).
+    loop.afterTick = (o) => output.afterTick(o);
     if (!cfg.hlcEnabled) hal.log.event("device-error", { device: "dc-module", code: "no-hlc", message: "a DC charger charges only over ISO 15118 / DIN 70121: set hlcEnabled" });
   }
   // ISO 15118 (hlcEnabled + Board.plcModem): 5 % PWM, SLAC, SDP, V2GTP; basic charging after a failed SLAC (AC);
@@ -198,8 +201,6 @@ export function start(halIn: Hal, config: Record<string, unknown> = {}): Firmwar
     loop.onPilot = (state, duty) => hlc.secc.pilot(state, duty);
     const sc = smartChargingOf(ocpp);
     hlcCharger = installHlcCharger({ hal, cfg, secc: hlc, loop, arbiter, session, dc, composite: sc ? (start, durationS) => sc.composite(ocpp!.connectorId, start, durationS, "A") : null });
-  } else if (dc !== null) {
-    loop.afterTick = (o) => dc!.afterTick(o);
   }
   loop.start();
   ocpp.start();

@@ -213,7 +213,6 @@ export function installHlcCharger(d: HlcChargerDeps): HlcCharger {
     }
     if (previous !== null) previous(state, duty);
   };
-  if (dc !== null) loop.afterTick = (o) => dc.afterTick(o);
 
   return {
     host,
